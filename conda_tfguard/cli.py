@@ -1,0 +1,319 @@
+"""The commands ``check``, ``status`` and ``pin``: one parser, one implementation.
+
+``python -m conda_tfguard`` and ``conda tfguard`` both mount :func:`configure_parser`
+and call :func:`run`; what differs between them (where the active environment is,
+conda's ``__cuda``, the plugin settings) comes in as a :class:`Host`. Nothing here
+imports conda. Errors are :class:`TfguardError` with a one-line message; the caller
+decides how to show them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform as _platform
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Optional, Sequence, TextIO
+
+from .errors import SpecError, TfguardError
+from .findings import Finding, GpuFacts, Proposal, verdict_of
+from .packages import PackageView, Request, parse_package_spec, parse_request
+from .versions import line_of, parse_version
+
+__all__ = ["Host", "configure_parser", "machine_subdir", "run", "standalone_host"]
+
+KNOWLEDGE_ENV = "CONDA_PLUGINS_TFGUARD_KNOWLEDGE_FILE"
+IGNORE_ENV = "CONDA_PLUGINS_TFGUARD_IGNORE"
+
+
+def machine_subdir() -> str:
+    """This machine as a conda subdir: ``linux-64``, ``osx-arm64``, ``win-64``…"""
+    system = {"linux": "linux", "darwin": "osx", "win32": "win"}.get(sys.platform, sys.platform)
+    machine = _platform.machine().lower()
+    arch = {"x86_64": "64", "amd64": "64", "arm64": "arm64", "aarch64": "aarch64"}.get(machine, machine)
+    if system == "osx" and arch == "aarch64":
+        arch = "arm64"
+    return f"{system}-{arch}"
+
+
+@dataclass(frozen=True)
+class Host:
+    """What the program around the commands offers."""
+
+    active_prefix: Optional[str] = None
+    knowledge_files: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    driver_setting: Optional[str] = None
+    virtual_cuda: Optional[Callable[[], Optional[str]]] = None
+    resolve_name: Optional[Callable[[str], str]] = None
+    platform: str = field(default_factory=machine_subdir)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+
+def standalone_host(environ: Mapping[str, str] = os.environ) -> Host:
+    """The host for ``python -m conda_tfguard``: settings come from the environment."""
+    knowledge = environ.get(KNOWLEDGE_ENV, "").strip()
+    ignore = tuple(r.strip() for r in environ.get(IGNORE_ENV, "").split(",") if r.strip())
+    return Host(
+        active_prefix=environ.get("CONDA_PREFIX") or None,
+        knowledge_files=(knowledge,) if knowledge else (),
+        ignore=ignore,
+        environ=environ,
+    )
+
+
+# --------------------------------------------------------------------------- parser
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the ``check`` / ``status`` / ``pin`` subcommands to ``parser``."""
+    commands = parser.add_subparsers(dest="tfguard_command", metavar="COMMAND")
+    commands.required = True
+
+    check = commands.add_parser(
+        "check", help="what-if: would these packages make a working TensorFlow stack?",
+        description="Judge a package set against the compatibility knowledge base. Exit 1 on a block.",
+    )
+    check.add_argument("specs", nargs="*", metavar="SPEC",
+                       help="exact packages: name=1.2.3, name==1.2.3, channel::name=1.2.3[=build]")
+    check.add_argument("-f", "--file", metavar="FILE", help="an environment.yml whose pinned entries are added")
+    _prefix_args(check)
+    check.add_argument("--python", metavar="X.Y", help="the Python version of the set")
+    _machine_args(check)
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+
+    status = commands.add_parser(
+        "status", help="this environment's TensorFlow stack, this machine's GPU, and whether they fit",
+        description="Report the environment's TensorFlow stack and GPU facts. Always exits 0 unless an error.",
+    )
+    _prefix_args(status)
+    _machine_args(status)
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+
+    pin = commands.add_parser(
+        "pin", help="pin the current known-good TensorFlow stack in conda-meta/pinned",
+        description="Append pins for tensorflow, the keras line, CUDA and the numpy major to conda-meta/pinned.",
+    )
+    _prefix_args(pin)
+    pin.add_argument("--dry-run", action="store_true", help="show the pins, write nothing")
+    pin.add_argument("--knowledge", metavar="FILE", help="an extra knowledge file")
+
+
+def _prefix_args(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-n", "--name", metavar="ENV", help="an environment by name (needs conda)")
+    where.add_argument("-p", "--prefix", metavar="PATH", help="an environment by path")
+
+
+def _machine_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cuda", metavar="X.Y", help="the machine's CUDA driver version (as __cuda says)")
+    parser.add_argument("--driver", metavar="VERSION", help="the machine's NVIDIA driver version, e.g. 535.104.05")
+    parser.add_argument("--knowledge", metavar="FILE", help="an extra knowledge file (overrides the shipped one)")
+
+
+def run(args: argparse.Namespace, host: Host, out: TextIO = sys.stdout) -> int:
+    """Run the parsed command; returns the exit status. Raises :class:`TfguardError`."""
+    command = {"check": _check, "status": _status, "pin": _pin}[args.tfguard_command]
+    return command(args, host, out)
+
+
+# --------------------------------------------------------------------------- shared
+def _knowledge(args: argparse.Namespace, host: Host):
+    from .knowledge import load_knowledge
+
+    files = list(host.knowledge_files)
+    if getattr(args, "knowledge", None):
+        files.append(args.knowledge)
+    return load_knowledge(files)
+
+
+def _prefix(args: argparse.Namespace, host: Host, *, required: bool) -> Optional[str]:
+    if getattr(args, "prefix", None):
+        return os.path.abspath(os.path.expanduser(args.prefix))
+    if getattr(args, "name", None):
+        if host.resolve_name is None:
+            raise SpecError("-n/--name needs conda to find the environment; use -p PATH")
+        return host.resolve_name(args.name)
+    if host.active_prefix:
+        return host.active_prefix
+    if required:
+        raise SpecError("no environment given and none is active: use -n ENV or -p PATH")
+    return None
+
+
+def _gpu(args: argparse.Namespace, host: Host) -> GpuFacts:
+    from .gpu import probe
+
+    return probe(
+        getattr(args, "driver", None), getattr(args, "cuda", None), environ=host.environ,
+        driver_setting=host.driver_setting, virtual_cuda=host.virtual_cuda,
+    )
+
+
+def judge(proposal: Proposal, knowledge, ignore: Sequence[str] = ()) -> tuple[Finding, ...]:
+    from .rules import evaluate
+
+    return tuple(f for f in evaluate(proposal, knowledge) if f.rule not in ignore)
+
+
+def _has_tensorflow(views: Sequence[PackageView], knowledge) -> bool:
+    tf = knowledge.families.get("tensorflow")
+    return tf is not None and any(v.name in tf.members for v in views)
+
+
+def layer(base: Sequence[PackageView], overrides: Sequence[PackageView], knowledge) -> tuple[PackageView, ...]:
+    """``base`` with ``overrides`` laid over it: a package replaces its whole family."""
+    replaced: set[tuple[str, bool]] = set()
+    for view in overrides:
+        family = knowledge.family_of(view.name)
+        names = family.members if family is not None else (view.name,)
+        replaced.update((name, view.from_pip) for name in names)
+    kept = [v for v in base if (v.name, v.from_pip) not in replaced]
+    last: dict[tuple[str, bool], PackageView] = {}
+    for view in overrides:
+        last[(view.name, view.from_pip)] = view
+    return tuple(kept) + tuple(last.values())
+
+
+def _emit(out: TextIO, data: object) -> None:
+    out.write(json.dumps(data, indent=2) + "\n")
+
+
+# --------------------------------------------------------------------------- check
+def _check(args: argparse.Namespace, host: Host, out: TextIO) -> int:
+    from .report import render_check, to_json
+
+    specs = [parse_package_spec(text) for text in args.specs]
+    if args.python is not None:
+        if parse_version(args.python) is None:
+            raise SpecError(f"--python {args.python!r} is not a Python version (expected e.g. 3.11)")
+        specs.append(PackageView("python", args.python))
+    knowledge = _knowledge(args, host)
+    before: tuple[PackageView, ...] = ()
+    prefix = _prefix(args, host, required=False) if (args.prefix or args.name) else None
+    if prefix:
+        from .prefix import read_prefix
+
+        before = read_prefix(prefix).views
+    unchecked: tuple[str, ...] = ()
+    wanted: list[PackageView] = []
+    if args.file:
+        from .envfile import read_env_file
+
+        env = read_env_file(args.file)
+        wanted.extend(env.packages)
+        unchecked = env.unchecked
+    wanted.extend(specs)
+    if not wanted and not before:
+        raise SpecError("nothing to check: give package specs, -f FILE or -p PREFIX")
+    final = layer(before, wanted, knowledge)
+    gpu = _gpu(args, host) if _has_tensorflow(final, knowledge) else None
+    proposal = Proposal(
+        final=final,
+        before=before,
+        requested=tuple(Request(v.name, v.version, v.channel) for v in wanted),
+        gpu=gpu,
+        platform=host.platform,
+        unchecked=unchecked,
+    )
+    findings = judge(proposal, knowledge, host.ignore)
+    if args.json:
+        _emit(out, to_json(findings, unchecked=list(unchecked) or None))
+    else:
+        out.write(render_check(findings, len(final), unchecked) + "\n")
+    return 1 if verdict_of(findings) == "block" else 0
+
+
+# --------------------------------------------------------------------------- status
+def _status(args: argparse.Namespace, host: Host, out: TextIO) -> int:
+    from .prefix import read_prefix
+    from .report import finding_lines, gpu_json, gpu_lines, status_table, to_json
+
+    prefix = _prefix(args, host, required=True)
+    contents = read_prefix(prefix)
+    knowledge = _knowledge(args, host)
+    gpu = _gpu(args, host)
+    has_tf = _has_tensorflow(contents.views, knowledge)
+    findings = judge(Proposal(final=contents.views, gpu=gpu, platform=host.platform), knowledge, host.ignore)
+    stack = [v for v in contents.views if knowledge.family_of(v.name) is not None]
+    if args.json:
+        _emit(out, {
+            "prefix": contents.prefix,
+            "tensorflow": has_tf,
+            "packages": [
+                {"name": v.name, "version": v.version, "build": v.build, "channel": v.channel,
+                 "installer": "pip" if v.from_pip else "conda"}
+                for v in stack
+            ],
+            "gpu": gpu_json(gpu),
+            **to_json(findings),
+        })
+        return 0
+    lines = [f"Environment: {contents.prefix}"]
+    if not has_tf:
+        lines.append("No TensorFlow in this environment: nothing to guard.")
+    else:
+        lines += [""] + status_table(stack)
+        pip = [v for v in contents.pip if knowledge.family_of(v.name) is not None]
+        if pip:
+            lines.append("pip-installed: " + ", ".join(f"{v.name} {v.version}" for v in pip))
+    lines += [""] + gpu_lines(gpu)
+    if has_tf:
+        verdict = verdict_of(findings)
+        lines += ["", f"Verdict: {verdict.upper()}" + ("" if findings else " (no findings)")]
+        lines += finding_lines(findings)
+    if contents.skipped:
+        lines.append(f"(skipped unreadable records: {', '.join(contents.skipped)})")
+    out.write("\n".join(lines) + "\n")
+    return 0
+
+
+# --------------------------------------------------------------------------- pin
+def _pin(args: argparse.Namespace, host: Host, out: TextIO) -> int:
+    from .prefix import read_pinned, read_prefix, write_pinned
+
+    prefix = _prefix(args, host, required=True)
+    contents = read_prefix(prefix)
+    knowledge = _knowledge(args, host)
+    if not _has_tensorflow(contents.conda, knowledge):
+        raise TfguardError(f"no conda-installed TensorFlow in {prefix}: nothing to pin")
+    findings = judge(Proposal(final=contents.views, platform=host.platform), knowledge, host.ignore)
+    if verdict_of(findings) == "block":
+        rules = ", ".join(sorted({f.rule for f in findings if f.severity == "block"}))
+        raise TfguardError(f"refusing to pin {prefix}: its TensorFlow stack is broken ({rules}); "
+                           "see `conda tfguard status`")
+    existing = read_pinned(prefix)
+    taken = {r.name for r in (parse_request(line) for line in existing if line.strip()) if r}
+    pins = [p for p in stack_pins(contents.conda, knowledge) if parse_request(p).name not in taken]
+    if args.dry_run or not pins:
+        verb = "would add" if args.dry_run and pins else "nothing to add"
+        out.write(f"tfguard pin: {verb} to {os.path.join(prefix, 'conda-meta', 'pinned')}\n")
+        out.writelines(f"  {p}\n" for p in pins)
+        return 0
+    path = write_pinned(prefix, existing + pins)
+    out.write(f"tfguard pin: added to {path}\n")
+    out.writelines(f"  {p}\n" for p in pins)
+    return 0
+
+
+def stack_pins(views: Sequence[PackageView], knowledge) -> list[str]:
+    """Pins that hold the stack where it is: exact TensorFlow (and its GPU variant),
+    the Keras line, the CUDA line, the NumPy major."""
+    by_name = {v.name: v for v in views}
+    pins = []
+    tf_family = knowledge.families["tensorflow"]
+    tf = next((by_name[m] for m in tf_family.members if m in by_name), None)
+    if tf is not None:
+        found = knowledge.variant_of(tf.name, tf.build)
+        select = found[2].select if found and found[0] == "gpu" else None
+        pins.append(f"{tf.name} {tf.version} {select}" if select else f"{tf.name} =={tf.version}")
+    for name in ("keras", "tf-keras", "cuda-version", "cudatoolkit", "cudnn"):
+        view = by_name.get(name)
+        line = line_of(view.version) if view else None
+        if line:
+            pins.append(f"{name} {line}.*")
+    numpy = by_name.get("numpy")
+    major = parse_version(numpy.version) if numpy else None
+    if major is not None:
+        pins.append(f"numpy {major.release[0]}.*")
+    return pins

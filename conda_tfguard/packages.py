@@ -1,0 +1,175 @@
+"""Plain package views, the user's requests, channel identity and spec parsing.
+
+Everything here is plain data: the conda adapter and the prefix reader turn their
+records into :class:`PackageView`; the rules only ever see these.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from .errors import SpecError
+
+__all__ = [
+    "PIP_CHANNEL",
+    "PackageView",
+    "Request",
+    "channel_label",
+    "classify_channel",
+    "is_tensorflow",
+    "might_matter",
+    "parse_package_spec",
+    "parse_request",
+]
+
+#: What conda itself shows as the channel of a pip-installed package.
+PIP_CHANNEL = "pypi"
+
+_DEFAULTS_PATHS = ("pkgs/main", "pkgs/r", "pkgs/free", "pkgs/msys2", "pkgs/pro")
+_SUBDIR = re.compile(r"^(noarch|(linux|osx|win|emscripten|wasi|zos|freebsd)-[a-z0-9_]+)$")
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
+_EXACT_SPEC = re.compile(
+    rf"^(?:(?P<channel>[^:\s]+)::)?(?P<name>{_NAME})(?P<op>==|=)(?P<version>[^=\s,|<>!~*]+)"
+    r"(?:=(?P<build>[^=\s]+))?$"
+)
+_REQUEST = re.compile(rf"^(?:(?P<channel>[^:\s]+)::)?(?P<name>{_NAME})\s*(?P<rest>.*)$")
+
+# A cheap pre-filter for the solve hooks, so a transaction that cannot concern
+# TensorFlow costs a set lookup and no knowledge-base load. The knowledge base's
+# package families are the truth; tests assert that every family member passes here.
+_WATCHED = frozenset(
+    {
+        "python", "numpy", "numpy-base", "protobuf", "libprotobuf", "h5py",
+        "keras", "keras-nightly", "tf-keras", "_tflow_select",
+        "cudatoolkit", "cuda-version", "cudnn", "cuda-cudart", "cuda-runtime",
+    }
+)
+
+
+def is_tensorflow(name: str) -> bool:
+    """Whether a package name belongs to TensorFlow itself (any channel's spelling)."""
+    return name.startswith("tensorflow")
+
+
+def might_matter(name: str) -> bool:
+    """Whether a change to this package could change a TensorFlow verdict."""
+    return name in _WATCHED or is_tensorflow(name)
+
+
+def classify_channel(*names: Optional[str]) -> str:
+    """One identity for a channel, from whatever conda or a file gives us.
+
+    ``defaults`` (its canonical name), ``pkgs/main`` or a URL ending in it are all
+    ``defaults``; ``anaconda`` and ``conda-forge`` are themselves whether named or given
+    as a URL under any ``channel_alias``; ``pypi`` is pip; anything else keeps its own
+    (last path) name. An empty answer means "no channel known" (upstream facts apply).
+    """
+    for raw in names:
+        if not raw:
+            continue
+        text = str(raw).strip().rstrip("/")
+        if text == "defaults":
+            return "defaults"
+        path = re.sub(r"^[a-z][a-z0-9+.\-]*://[^/]*", "", text) if "://" in text else text
+        parts = [p for p in path.split("/") if p]
+        if parts and _SUBDIR.match(parts[-1]):
+            parts.pop()
+        if not parts:
+            continue
+        tail2 = "/".join(parts[-2:])
+        if tail2 in _DEFAULTS_PATHS:
+            return "defaults"
+        return parts[-1]
+    return ""
+
+
+def channel_label(channel: str) -> str:
+    """How a channel reads in a message: ``defaults``, ``conda-forge``, ``pip``, ``upstream``."""
+    if channel == PIP_CHANNEL:
+        return "pip"
+    return channel or "upstream"
+
+
+@dataclass(frozen=True)
+class PackageView:
+    """A package as the rules see it: conda record, pip distribution, or a user's spec."""
+
+    name: str
+    version: str
+    build: str = ""
+    channel: str = ""
+    subdir: str = ""
+    depends: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def from_pip(self) -> bool:
+        return self.channel == PIP_CHANNEL
+
+    def label(self) -> str:
+        """``tensorflow 2.10.0 (defaults)``."""
+        return f"{self.name} {self.version} ({channel_label(self.channel)})"
+
+    def depend_spec(self, name: str) -> Optional[str]:
+        """The version expression this package's ``depends`` puts on ``name`` (or None)."""
+        for dep in self.depends:
+            parts = dep.split()
+            if parts and parts[0] == name:
+                return parts[1] if len(parts) > 1 else "*"
+        return None
+
+
+@dataclass(frozen=True)
+class Request:
+    """Something the user explicitly asked for: ``tensorflow=2.9.1`` -> name and version."""
+
+    name: str
+    version: str = ""
+    channel: str = ""
+
+    @property
+    def pins_version(self) -> bool:
+        return self.version not in ("", "*")
+
+
+def parse_package_spec(text: str) -> PackageView:
+    """Parse an exact package spec: ``name=1.2.3``, ``name==1.2.3``, ``ch::name=1.2.3=build``.
+
+    Raises :class:`SpecError` with a one-line message for anything else.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise SpecError("empty package spec")
+    cleaned = text.strip()
+    match = _EXACT_SPEC.match(cleaned)
+    if not match:
+        raise SpecError(
+            f"cannot read package spec {cleaned!r}: expected name=VERSION, name==VERSION "
+            "or channel::name=VERSION[=BUILD]"
+        )
+    return PackageView(
+        name=match.group("name").lower(),
+        version=match.group("version"),
+        build=match.group("build") or "",
+        channel=classify_channel(match.group("channel")),
+    )
+
+
+def parse_request(text: str) -> Optional[Request]:
+    """Read a user's match spec loosely (``keras``, ``tensorflow>=2.9``, ``ch::numpy 1.26``)."""
+    if not isinstance(text, str):
+        return None
+    match = _REQUEST.match(text.strip())
+    if not match:
+        return None
+    rest = match.group("rest").strip().lstrip("=").strip()
+    version = rest.split()[0] if rest else ""
+    return Request(match.group("name").lower(), version, classify_channel(match.group("channel")))
+
+
+def index_by_name(views: Iterable[PackageView]) -> dict[str, list[PackageView]]:
+    """Group views by name (a name can appear twice: once from conda, once from pip)."""
+    out: dict[str, list[PackageView]] = {}
+    for view in views:
+        out.setdefault(view.name, []).append(view)
+    return out

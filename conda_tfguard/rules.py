@@ -1,0 +1,713 @@
+"""The rules: a proposed package set in, findings out. Pure; never raises on odd input.
+
+Each rule is a function ``(Scene) -> Iterable[Finding]`` listed in :data:`RULES`. A
+:class:`Scene` is built once per proposal and holds what several rules need (the
+TensorFlow packages, their facts, the CUDA the set needs). Facts come from the
+knowledge base only; where it is silent the answer is an ``unknown`` finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable, Iterable, Iterator, Optional
+
+from .findings import Finding, GpuFacts, Proposal, sort_findings
+from .knowledge import Family, Knowledge, ReleaseFacts, Source
+from .packages import PackageView, Request, channel_label, index_by_name
+from .versions import conda_spec_contains, line_of, parse_version, pep440_contains
+
+__all__ = ["RULES", "RULE_IDS", "Scene", "evaluate"]
+
+TENSORFLOW = "tensorflow"
+CUDA_PACKAGES = ("cuda-version", "cudatoolkit")
+
+
+def evaluate(proposal: Proposal, knowledge: Knowledge) -> tuple[Finding, ...]:
+    """Judge a proposal. Returns findings, most severe first (empty when all is well)."""
+    scene = Scene(proposal, knowledge)
+    if not scene.tensorflows and not scene.downgrades:
+        return ()
+    return sort_findings(finding for rule in RULES for finding in rule(scene))
+
+
+# --------------------------------------------------------------------------- the scene
+@dataclass(frozen=True)
+class Tf:
+    """One TensorFlow in the set: the view, its facts, and its build's variant."""
+
+    view: PackageView
+    facts: Optional[ReleaseFacts]
+    depends: tuple[str, ...]
+    variant: Optional[str]
+    build_cuda: Optional[str]
+    select: Optional[str]
+
+    @property
+    def version(self) -> str:
+        return self.view.version
+
+    def depend_spec(self, name: str) -> Optional[str]:
+        for dep in self.depends:
+            parts = dep.split()
+            if parts and parts[0] == name:
+                return parts[1] if len(parts) > 1 else "*"
+        return None
+
+
+class Scene:
+    def __init__(self, proposal: Proposal, knowledge: Knowledge) -> None:
+        self.proposal = proposal
+        self.kb = knowledge
+        self.by_name = index_by_name(proposal.final)
+        self.before_by_name = index_by_name(v for v in proposal.before if not v.from_pip)
+        self.platform = proposal.platform or ""
+
+    # -- lookups
+    def family(self, view: PackageView) -> Optional[Family]:
+        return self.kb.family_of(view.name)
+
+    def views_of_family(self, family: str, *, pip: Optional[bool] = None) -> list[PackageView]:
+        fam = self.kb.families.get(family)
+        if fam is None:
+            return []
+        out = [v for m in fam.members for v in self.by_name.get(m, ())]
+        return [v for v in out if pip is None or v.from_pip == pip]
+
+    def one(self, name: str) -> Optional[PackageView]:
+        """The conda view of a package if there is one, else the pip one."""
+        views = self.by_name.get(name, [])
+        conda = [v for v in views if not v.from_pip]
+        return (conda or views or [None])[0]
+
+    @cached_property
+    def tensorflows(self) -> list[Tf]:
+        """Each distinct TensorFlow version in the set (conda and pip judged apart)."""
+        members = self.views_of_family(TENSORFLOW)
+        out: dict[tuple[str, bool], Tf] = {}
+        for view in members:
+            key = (view.version, view.from_pip)
+            same = [m for m in members if (m.version, m.from_pip) == key]
+            depends = tuple(d for m in same for d in m.depends)
+            variant = cuda = select = None
+            for m in same + self.by_name.get("_tflow_select", []):
+                found = self.kb.variant_of(m.name, m.build)
+                if found:
+                    variant, cuda, fact = found
+                    select = fact.select
+                    break
+            if key not in out:
+                out[key] = Tf(view, self.kb.release(view.version), depends, variant, cuda, select)
+        return list(out.values())
+
+    @cached_property
+    def cuda_view(self) -> Optional[PackageView]:
+        for name in CUDA_PACKAGES:
+            view = self.one(name)
+            if view is not None and not view.from_pip:
+                return view
+        return None
+
+    def gpu_need(self, tf: Tf) -> bool:
+        """Does this TensorFlow want a GPU? A GPU build string, or CUDA packages beside a
+        TensorFlow whose build says nothing (a spec without a build, a pip wheel)."""
+        if tf.variant is not None:
+            return tf.variant == "gpu"
+        return self.cuda_view is not None or self.one("cudnn") is not None
+
+    def needed_cuda(self, tf: Tf) -> Optional[tuple[str, str]]:
+        """``(cuda X.Y, where it comes from)`` that this TensorFlow's set needs, if any."""
+        if not self.gpu_need(tf):
+            return None
+        if self.cuda_view is not None:
+            version = line_of(self.cuda_view.version)
+            if version:
+                return version, self.cuda_view.label()
+        if tf.build_cuda:
+            return tf.build_cuda, f"{tf.view.label()} build {tf.view.build}"
+        if tf.facts and tf.facts.gpu and tf.facts.gpu.cuda and tf.view.channel in ("", "pypi"):
+            return line_of(tf.facts.gpu.cuda) or tf.facts.gpu.cuda, f"{tf.view.label()} (built with CUDA {tf.facts.gpu.cuda})"
+        return None
+
+    @cached_property
+    def requested_families(self) -> set[str]:
+        """Families the user pinned to a version, plus the families that follow them."""
+        pinned = set()
+        for request in self.proposal.requested:
+            fam = self.kb.family_of(request.name)
+            if request.pins_version:
+                pinned.add(fam.name if fam else request.name)
+        for fam in self.kb.families.values():
+            if fam.follows in pinned:
+                pinned.add(fam.name)
+        return pinned
+
+    def requested(self, name: str) -> Optional[Request]:
+        for request in self.proposal.requested:
+            if request.name == name:
+                return request
+        return None
+
+    @cached_property
+    def downgrades(self) -> list[tuple[PackageView, PackageView, str]]:
+        """``(before, after, kind)`` for every family package that goes down or GPU->CPU."""
+        out = []
+        for name, befores in self.before_by_name.items():
+            if self.kb.family_of(name) is None:
+                continue
+            after = next((v for v in self.by_name.get(name, ()) if not v.from_pip), None)
+            if after is None:
+                continue
+            old, new = parse_version(befores[0].version), parse_version(after.version)
+            if old is not None and new is not None and new < old:
+                out.append((befores[0], after, "downgrade"))
+            elif self._variant(befores[0]) == "gpu" and self._variant(after) not in (None, "gpu"):
+                out.append((befores[0], after, "gpu-to-cpu"))
+        return out
+
+    def _variant(self, view: PackageView) -> Optional[str]:
+        found = self.kb.variant_of(view.name, view.build)
+        return found[0] if found else None
+
+
+# --------------------------------------------------------------------------- helpers
+def _finding(rule: str, severity: str, message: str, packages: Iterable[str] = (),
+             fix: str = "", source: Optional[Source] = None) -> Finding:
+    return Finding(rule, severity, message, tuple(packages), fix, source.url if source else "")
+
+
+def _quote(spec: str) -> str:
+    return f'"{spec}"' if any(c in spec for c in '<>|*!, ') else spec
+
+
+def _install(*specs: str, channel: str = "") -> str:
+    """A conda command line that asks for ``specs`` from ``channel``."""
+    prefix = "conda install"
+    if channel and channel not in ("defaults", "pypi"):
+        prefix += f" -c {channel}"
+    return " ".join([prefix, *(_quote(s) for s in specs if s)])
+
+
+def _pin(view: PackageView) -> str:
+    return f"{view.name}={view.version}"
+
+
+def _negate(spec: str) -> Optional[str]:
+    """The complement of a one-sided specifier (``>=2`` -> ``<2``), else ``None``."""
+    spec = spec.strip()
+    for op, neg in ((">=", "<"), ("<=", ">"), (">", "<="), ("<", ">=")):
+        if spec.startswith(op) and "," not in spec:
+            return neg + spec[len(op):].strip()
+    return None
+
+
+def _fitting_spec(facts: ReleaseFacts, package: str) -> Optional[str]:
+    """A conda spec for ``package`` that the facts say works with this release."""
+    parts = []
+    req = facts.requires.get(package)
+    if req:
+        parts.append(req.declared.replace(" ", ""))
+    for brk in facts.breaks:
+        if brk.package == package:
+            neg = _negate(brk.versions)
+            if neg and not (req and pep440_contains(req.declared, neg.lstrip("<>=")) is False):
+                parts.append(neg)
+    if not parts:
+        return None
+    return package + ",".join(dict.fromkeys(parts))
+
+
+def _tf_channel(tf: Tf) -> str:
+    return "" if tf.view.from_pip else tf.view.channel
+
+
+def _lines_accepting(kb: Knowledge, package: str, version: str, after: str) -> list[str]:
+    """TensorFlow lines newer than ``after`` whose facts accept ``package`` at ``version``."""
+    out = []
+    start = parse_version(after)
+    for line in kb.known_lines():
+        if start is not None and parse_version(line) <= start:
+            continue
+        facts = kb.release(f"{line}.0")
+        if facts is None or package not in facts.requires:
+            continue
+        ok = pep440_contains(facts.requires[package].declared, version)
+        broken = any(b.package == package and pep440_contains(b.versions, version) for b in facts.breaks)
+        if ok and not broken:
+            out.append(line)
+    return out
+
+
+# --------------------------------------------------------------------------- the rules
+def rule_downgrade(scene: Scene) -> Iterator[Finding]:
+    """tf-downgrade: a stack package goes down (or GPU -> CPU) and nobody asked for it."""
+    unasked = []
+    for before, after, kind in scene.downgrades:
+        fam = scene.kb.family_of(before.name)
+        if fam and fam.stack and fam.name not in scene.requested_families:
+            unasked.append((before, after, kind, fam))
+    if not unasked:
+        return
+    moves = [f"{b.label()} → {a.version} ({channel_label(a.channel)})" for b, a, _, _ in unasked]
+    collateral = [
+        f"{b.label()} → {a.version} ({channel_label(a.channel)})"
+        for b, a, kind in scene.downgrades
+        if kind == "downgrade" and (scene.kb.family_of(b.name) and not scene.kb.family_of(b.name).stack)
+    ]
+    first_b, first_a, kind, _ = unasked[0]
+    what = "swapped from a GPU build to a CPU build" if kind == "gpu-to-cpu" else "downgraded"
+    message = (
+        f"{first_b.name} would be {what} ({first_b.version} → {first_a.version}"
+        f"{' ' + first_a.build if kind == 'gpu-to-cpu' else ''}) though you did not ask for it"
+    )
+    if len(unasked) > 1:
+        message += f"; also {', '.join(b.name for b, *_ in unasked[1:])}"
+    # The safe command: keep the stack where it is, ask for the rest in a fitting form.
+    tf_before = next((b for b, *_ in unasked if scene.kb.family_of(b.name).name == TENSORFLOW), None)
+    tf_before = tf_before or _first_before(scene, TENSORFLOW)
+    keep = [_pin(b) for b, *_ in unasked if scene.kb.family_of(b.name).name != TENSORFLOW]
+    if tf_before is not None:
+        keep.insert(0, _pin(tf_before) + (f"={tf_before.build}" if kind == "gpu-to-cpu" else ""))
+    facts = scene.kb.release(tf_before.version) if tf_before else None
+    wanted = []
+    for request in scene.proposal.requested:
+        fitting = _fitting_spec(facts, request.name) if facts else None
+        if any(k.split("=")[0] == request.name for k in keep):
+            continue
+        wanted.append(fitting or request.name + (f"={request.version}" if request.pins_version else ""))
+    channel = tf_before.channel if tf_before else ""
+    yield _finding(
+        "tf-downgrade", "block", message, moves + collateral,
+        fix=_install(*wanted, *keep, channel=channel),
+    )
+
+
+def _first_before(scene: Scene, family: str) -> Optional[PackageView]:
+    fam = scene.kb.families.get(family)
+    for member in fam.members if fam else ():
+        views = scene.before_by_name.get(member)
+        if views:
+            return views[0]
+    return None
+
+
+def rule_requirements(scene: Scene) -> Iterator[Finding]:
+    """keras-mismatch, numpy-abi, numpy-range, protobuf-range, h5py-range."""
+    for tf in scene.tensorflows:
+        if tf.facts is None:
+            continue
+        for package, judgement in scene.kb.judged.items():
+            for view in scene.by_name.get(package, ()):
+                yield from _judge(scene, tf, view, judgement)
+
+
+def _judge(scene: Scene, tf: Tf, view: PackageView, judgement) -> Iterator[Finding]:
+    facts = tf.facts
+    package = view.name
+    # A conda build's own depends say what it was built with; the solver honoured them.
+    channel_spec = None if tf.view.from_pip else tf.depend_spec(package)
+    if channel_spec is not None and not view.from_pip and conda_spec_contains(channel_spec, view.version):
+        return
+    if parse_version(view.version) is None:
+        yield _finding("unknown", "info", f"cannot read the version of {view.label()}: not checked", [view.label()])
+        return
+    tf_label = f"tensorflow {tf.version}"
+    for brk in facts.breaks:
+        if brk.package == package and pep440_contains(brk.versions, view.version):
+            yield _finding(
+                judgement.breaks_rule, "block",
+                f"{view.label()} breaks {tf_label}: {brk.why}",
+                [tf.view.label(), view.label()],
+                fix=_fix_counterpart(scene, tf, view), source=brk.source,
+            )
+            return
+    req = facts.requires.get(package)
+    if req is not None and pep440_contains(req.declared, view.version) is False:
+        yield _finding(
+            judgement.declared_rule, judgement.declared_severity,
+            f"{view.label()} is outside what {tf_label} declares ({package} {req.declared})",
+            [tf.view.label(), view.label()],
+            fix=_fix_counterpart(scene, tf, view), source=req.source,
+        )
+
+
+def _fix_counterpart(scene: Scene, tf: Tf, view: PackageView) -> str:
+    """Move whichever side the user did not ask for: keep the one they wanted."""
+    asked_for_it = scene.requested(view.name) is not None and scene.requested(tf.view.name) is None
+    if asked_for_it:
+        lines = _lines_accepting(scene.kb, view.name, view.version, tf.version)
+        if lines:
+            return _install(f"tensorflow>={lines[0]}", _pin(view), channel=_tf_channel(tf))
+    spec = _fitting_spec(tf.facts, view.name)
+    if spec is None:
+        return ""
+    if view.from_pip:
+        return f"python -m pip install {_quote(spec)}"
+    return _install(spec, f"tensorflow={tf.version}", channel=_tf_channel(tf))
+
+
+def rule_python(scene: Scene) -> Iterator[Finding]:
+    """python-unsupported: Python outside what the TensorFlow release (or channel build) supports."""
+    python = scene.one("python")
+    if python is None:
+        return
+    py_line = line_of(python.version)
+    if py_line is None:
+        return
+    for tf in scene.tensorflows:
+        channel_spec = None if tf.view.from_pip else tf.depend_spec("python")
+        if channel_spec is not None and conda_spec_contains(channel_spec, python.version):
+            continue
+        build = scene.kb.channel_build(tf.view.channel, tf.version) if tf.view.channel else None
+        if build is not None and build.python:
+            supported, source = build.python, build.source
+        elif tf.facts is not None and tf.facts.python is not None:
+            supported, source = tf.facts.python.supported, tf.facts.python.source
+        else:
+            continue
+        if py_line in supported:
+            continue
+        best = max(supported, key=parse_version)
+        where = f" on {channel_label(tf.view.channel)}" if build is not None and build.python else ""
+        yield _finding(
+            "python-unsupported", "block",
+            f"tensorflow {tf.version}{where} supports Python {', '.join(supported)}, not {py_line}",
+            [tf.view.label(), python.label()],
+            fix=_install(f"python={best}", f"tensorflow={tf.version}", channel=_tf_channel(tf)),
+            source=source,
+        )
+
+
+def rule_cuda(scene: Scene) -> Iterator[Finding]:
+    """cuda-mismatch: the env's CUDA / cuDNN are not what the TensorFlow build expects."""
+    rulebook = scene.kb.rulebook
+    for tf in scene.tensorflows:
+        if not scene.gpu_need(tf):
+            continue
+        channel_build = tf.build_cuda is not None
+        expected_cuda = tf.build_cuda or (tf.facts.gpu.cuda if tf.facts and tf.facts.gpu else None)
+        expected_source = (tf.facts.gpu.source if tf.facts and tf.facts.gpu else None)
+        actual = scene.cuda_view
+        if actual is not None and expected_cuda:
+            yield from _compare(
+                tf, actual, expected_cuda, channel_build, rulebook.cuda_major_must_match, expected_source,
+                fix_spec=("cuda-version" if actual.name == "cuda-version" else actual.name),
+            )
+        cudnn = scene.one("cudnn")
+        expected_cudnn = tf.facts.gpu.cudnn if tf.facts and tf.facts.gpu else None
+        if cudnn is not None and expected_cudnn and not channel_build:
+            yield from _compare(
+                tf, cudnn, expected_cudnn, False, rulebook.cudnn_major_must_match, expected_source, fix_spec="cudnn"
+            )
+
+
+def _compare(tf: Tf, actual: PackageView, expected: str, channel_build: bool,
+             major_rule: Optional[Source], source: Optional[Source], fix_spec: str) -> Iterator[Finding]:
+    # What the TensorFlow record's own depends allow is the channel's word: no finding.
+    spec = None if tf.view.from_pip else tf.depend_spec(actual.name)
+    if spec is not None and conda_spec_contains(spec, actual.version):
+        if not (major_rule and _major(actual.version) != _major(expected) and not channel_build):
+            return
+    have, want = parse_version(actual.version), parse_version(expected)
+    if have is None or want is None:
+        return
+    what = "build" if channel_build else "release was built and tested with"
+    if have.release[0] != want.release[0]:
+        if major_rule is None:
+            return
+        yield _finding(
+            "cuda-mismatch", "block",
+            f"{actual.label()} is a different major than tensorflow {tf.version}'s {what} "
+            f"({actual.name.split('-')[0]} {expected})",
+            [tf.view.label(), actual.label()],
+            fix=_install(f"{fix_spec}={line_of(expected)}", f"tensorflow={tf.version}", channel=_tf_channel(tf)),
+            source=major_rule,
+        )
+        return
+    if channel_build and have.release[:2] >= want.release[:2]:
+        return  # e.g. a conda-forge cuda120 build with cuda-version 12.4
+    if have.release[:2] != want.release[:2]:
+        yield _finding(
+            "cuda-mismatch", "warn",
+            f"{actual.label()} differs from the {actual.name.split('-')[0].upper() if actual.name == 'cudnn' else 'CUDA'} "
+            f"{expected} that tensorflow {tf.version}'s {what}",
+            [tf.view.label(), actual.label()],
+            fix=_install(f"{fix_spec}={line_of(expected)}", f"tensorflow={tf.version}", channel=_tf_channel(tf)),
+            source=source,
+        )
+
+
+def _major(version: str) -> Optional[int]:
+    parsed = parse_version(version)
+    return parsed.release[0] if parsed else None
+
+
+def rule_driver(scene: Scene) -> Iterator[Finding]:
+    """driver-too-old: the CUDA the set needs is newer than the machine's driver runs."""
+    gpu = scene.proposal.gpu
+    if gpu is None or not (gpu.driver_version or gpu.cuda_driver):
+        return
+    platform = "windows" if scene.platform.startswith("win") else "linux"
+    for tf in scene.tensorflows:
+        need = scene.needed_cuda(tf)
+        if need is None:
+            continue
+        cuda, why = need
+        yield from _driver_verdict(scene.kb, gpu, cuda, why, platform, tf)
+
+
+def _driver_verdict(kb: Knowledge, gpu: GpuFacts, cuda: str, why: str, platform: str, tf: Tf) -> Iterator[Finding]:
+    want = parse_version(cuda)
+    if want is None:
+        return
+    major = want.release[0]
+    involved = [tf.view.label()]
+    if gpu.driver_version:
+        have = parse_version(gpu.driver_version)
+        minimum = kb.min_driver(cuda, platform)
+        if have is None:
+            return
+        if minimum is None:
+            yield _finding(
+                "unknown", "info",
+                f"CUDA {cuda} (needed by {why}) is not in the knowledge base: driver {gpu.driver_version} not checked",
+                involved,
+            )
+            return
+        min_driver, toolkit = minimum
+        if have >= parse_version(min_driver):
+            return
+        floor = kb.family_floor(major, platform)
+        driver_cuda = kb.cuda_for_driver(gpu.driver_version, platform)
+        runs = f" (it runs CUDA {driver_cuda} at most)" if driver_cuda else ""
+        upgrade = f"update the NVIDIA driver to {min_driver} or newer"
+        if floor is not None and have >= parse_version(floor[0]):
+            yield _finding(
+                "driver-too-old", "warn",
+                f"CUDA {cuda} (needed by {why}) wants driver ≥ {min_driver}; driver {gpu.driver_version} runs it only "
+                f"through minor-version compatibility (PTX JIT may fail: CUDA_ERROR_UNSUPPORTED_PTX_VERSION)",
+                involved, fix=f"{upgrade}, or: {_install(f'cuda-version={driver_cuda}', channel=_tf_channel(tf))}"
+                if driver_cuda else upgrade, source=floor[1].source,
+            )
+            return
+        yield _finding(
+            "driver-too-old", "block",
+            f"CUDA {cuda} (needed by {why}) needs NVIDIA driver ≥ {min_driver}; this machine has "
+            f"{gpu.driver_version}{runs}",
+            involved, fix=upgrade + (f", or pick a TensorFlow build for CUDA {driver_cuda}" if driver_cuda else ""),
+            source=toolkit.source,
+        )
+        return
+    have = parse_version(gpu.cuda_driver)
+    if have is None:
+        return
+    origin = f" ({gpu.origin})" if gpu.origin else ""
+    if have.release[0] < major:
+        yield _finding(
+            "driver-too-old", "block",
+            f"CUDA {cuda} (needed by {why}) is a newer major than the driver's CUDA {gpu.cuda_driver}{origin}",
+            involved, fix=f"update the NVIDIA driver to one that runs CUDA {cuda}",
+            source=kb.cuda_families[major].source if major in kb.cuda_families else None,
+        )
+    elif have.release[0] == major and have.release[:2] < want.release[:2]:
+        yield _finding(
+            "driver-too-old", "warn",
+            f"CUDA {cuda} (needed by {why}) is newer than the driver's CUDA {gpu.cuda_driver}{origin}: it runs only "
+            "through minor-version compatibility (PTX JIT may fail)",
+            involved, fix=f"update the NVIDIA driver to one that runs CUDA {cuda}",
+            source=kb.cuda_families[major].source if major in kb.cuda_families else None,
+        )
+
+
+def rule_gpu_presence(scene: Scene) -> Iterator[Finding]:
+    """gpu-build-without-driver: GPU build with no driver seen, or CPU build beside a GPU."""
+    gpu = scene.proposal.gpu
+    if gpu is None:
+        return
+    for tf in scene.tensorflows:
+        if scene.gpu_need(tf) and not gpu.found:
+            reason = f" ({gpu.reason})" if gpu.reason else ""
+            yield _finding(
+                "gpu-build-without-driver", "warn",
+                f"{tf.view.label()} is a GPU build but no NVIDIA driver was found{reason}: it will run on the CPU",
+                [tf.view.label()],
+                fix="install the NVIDIA driver, or set CONDA_OVERRIDE_CUDA / "
+                "CONDA_PLUGINS_TFGUARD_DRIVER_VERSION if the driver is there but hidden",
+            )
+        elif gpu.found and tf.variant in ("cpu", "mkl", "eigen"):
+            build = scene.kb.channel_build(tf.view.channel, tf.version)
+            if build is None or not build.cuda:
+                continue
+            glob = _gpu_select(scene, tf)
+            yield _finding(
+                "gpu-build-without-driver", "warn",
+                f"{tf.view.label()} is a {tf.variant.upper()} build though this machine has an NVIDIA driver "
+                f"({gpu.driver_version or 'CUDA ' + str(gpu.cuda_driver)}); {channel_label(tf.view.channel)} built "
+                f"GPU builds of {tf.facts.line if tf.facts else line_of(tf.version)} for CUDA {', '.join(build.cuda)}",
+                [tf.view.label()],
+                fix=_install(f"tensorflow={tf.version}={glob}" if glob else f"tensorflow={tf.version}",
+                             channel=_tf_channel(tf)),
+                source=build.source,
+            )
+
+
+def _gpu_select(scene: Scene, tf: Tf) -> Optional[str]:
+    """The build-string glob that selects a GPU build on this TensorFlow's channel."""
+    for variant in scene.kb.variants:
+        if variant.variant == "gpu" and variant.select and tf.view.name in variant.packages:
+            if not variant.channels or tf.view.channel in variant.channels:
+                return variant.select
+    return None
+
+
+def rule_compute_capability(scene: Scene) -> Iterator[Finding]:
+    """compute-capability: a GPU older than the release ships kernels for."""
+    gpu = scene.proposal.gpu
+    if gpu is None or not gpu.gpus:
+        return
+    for tf in scene.tensorflows:
+        if not scene.gpu_need(tf):
+            continue
+        kernels = scene.kb.min_compute_capability(tf.version)
+        if kernels is None:
+            continue
+        floor = parse_version(kernels.min_compute_capability)
+        for index, card in enumerate(gpu.gpus):
+            cc = parse_version(card.compute_capability or "")
+            if cc is None or cc >= floor:
+                continue
+            last = [
+                line for line in scene.kb.known_lines()
+                if (k := scene.kb.min_compute_capability(f"{line}.0")) is not None
+                and parse_version(k.min_compute_capability) <= cc
+            ]
+            tail = f"; {last[-1]} was the last release with kernels for it" if last else ""
+            yield _finding(
+                "compute-capability", "warn",
+                f"GPU {index} ({card.name}, compute capability {card.compute_capability}) has no kernels in "
+                f"tensorflow {tf.version} (needs ≥ {kernels.min_compute_capability}){tail}",
+                [tf.view.label()],
+                fix=_install(f"tensorflow={last[-1]}", channel=_tf_channel(tf)) if last else "",
+                source=kernels.source,
+            )
+
+
+def rule_windows(scene: Scene) -> Iterator[Finding]:
+    """windows-native-gpu: TensorFlow after 2.10 has no GPU support on native Windows."""
+    fact = scene.kb.windows_native_gpu
+    if fact is None or not scene.platform.startswith("win"):
+        return
+    last, source = fact
+    gpu_present = scene.proposal.gpu is not None and scene.proposal.gpu.found
+    for tf in scene.tensorflows:
+        version = parse_version(tf.version)
+        if version is None or line_of(version) is None or parse_version(line_of(version)) <= parse_version(last):
+            continue
+        wants = scene.gpu_need(tf)
+        if not (wants or gpu_present):
+            continue
+        yield _finding(
+            "windows-native-gpu", "warn" if wants else "info",
+            f"tensorflow {tf.version} has no GPU support on native Windows ({last} was the last release with it)",
+            [tf.view.label()],
+            fix=f"run TensorFlow in WSL2 for the GPU, or: {_install(f'tensorflow={last}', 'python<3.11')}",
+            source=source,
+        )
+
+
+def rule_channel_mix(scene: Scene) -> Iterator[Finding]:
+    """channel-mix: the TensorFlow stack would come from more than one channel."""
+    stack = [
+        v for v in scene.proposal.final
+        if not v.from_pip and v.channel and (fam := scene.kb.family_of(v.name)) is not None and fam.stack
+    ]
+    channels = {v.channel for v in stack}
+    if len(channels) < 2:
+        return
+    tf = next((t for t in scene.tensorflows if not t.view.from_pip and t.view.channel), None)
+    home = tf.view.channel if tf else max(channels, key=lambda c: sum(v.channel == c for v in stack))
+    strays = [v for v in stack if v.channel != home]
+    by_channel = {}
+    for v in sorted(stack, key=lambda v: (v.channel != home, v.channel, v.name)):
+        by_channel.setdefault(channel_label(v.channel), []).append(v.name)
+    described = "; ".join(f"{ch}: {', '.join(names)}" for ch, names in by_channel.items())
+    channel_spec = "pkgs/main" if home == "defaults" else home
+    yield _finding(
+        "channel-mix", "warn",
+        f"the TensorFlow stack mixes channels ({described}); each channel builds against its own pins",
+        [v.label() for v in strays],
+        fix=_install(*(f"{channel_spec}::{v.name}" for v in strays)),
+    )
+
+
+def rule_pip_shadow(scene: Scene) -> Iterator[Finding]:
+    """pip-shadow: a pip-installed package beside the conda one of the same family."""
+    for view in scene.proposal.final:
+        if not view.from_pip:
+            continue
+        fam = scene.kb.family_of(view.name)
+        if fam is None or fam.name == "python":
+            continue
+        conda = [v for v in scene.views_of_family(fam.name, pip=False)]
+        if not conda:
+            continue
+        yield _finding(
+            "pip-shadow", "warn",
+            f"pip's {view.name} {view.version} shadows conda's {conda[0].label()}: Python imports one, conda "
+            "checks the other",
+            [view.label(), conda[0].label()],
+            fix=f"python -m pip uninstall {view.name}",
+        )
+
+
+def rule_unknown(scene: Scene) -> Iterator[Finding]:
+    """unknown: TensorFlow (or Keras) the knowledge base has no facts for."""
+    newest = scene.kb.newest_line()
+    for tf in scene.tensorflows:
+        if tf.facts is not None:
+            continue
+        line = line_of(tf.version)
+        if line is None:
+            why = "its version cannot be read"
+        elif newest and parse_version(line) > parse_version(newest):
+            why = f"it is newer than the knowledge base (newest {newest})"
+        else:
+            why = "the knowledge base has no facts for it"
+        yield _finding(
+            "unknown", "info", f"tensorflow {tf.version}: compatibility not checked, {why}", [tf.view.label()],
+            fix="add facts with a knowledge file (setting tfguard_knowledge_file)",
+        )
+    for package, newest_known in scene.kb.newest.items():
+        if package == TENSORFLOW:
+            continue
+        for view in scene.by_name.get(package, ()):
+            have = parse_version(view.version)
+            if have is not None and have > parse_version(newest_known.version):
+                yield _finding(
+                    "unknown", "info",
+                    f"{view.label()} is newer than the knowledge base knows ({newest_known.version}): "
+                    "its fit with TensorFlow is not checked",
+                    [view.label()], source=newest_known.source,
+                )
+
+
+RULES: tuple[Callable[[Scene], Iterable[Finding]], ...] = (
+    rule_downgrade,
+    rule_requirements,
+    rule_python,
+    rule_cuda,
+    rule_driver,
+    rule_gpu_presence,
+    rule_compute_capability,
+    rule_windows,
+    rule_channel_mix,
+    rule_pip_shadow,
+    rule_unknown,
+)
+
+#: Every rule id a finding can carry (for ``tfguard_ignore`` and the docs).
+RULE_IDS = (
+    "tf-downgrade", "keras-mismatch", "python-unsupported", "numpy-abi", "numpy-range",
+    "protobuf-range", "h5py-range", "cuda-mismatch", "driver-too-old", "gpu-build-without-driver",
+    "compute-capability", "windows-native-gpu", "channel-mix", "pip-shadow", "unknown",
+)

@@ -1,0 +1,147 @@
+"""Version logic that never raises on odd input.
+
+Two kinds of version constraints meet here:
+
+* PEP 440 specifier sets, as the knowledge base writes them (they come from wheel
+  metadata): ``>=1.23.5,<2.0.0``.
+* conda match-spec version expressions, as packages' ``depends`` and users write them:
+  ``>=11.2,<12.0a0``, ``1.26.*``, ``=2.15``, ``2.10.0``, ``>=3.9|<3.0``.
+
+Versions themselves come from conda records and pip metadata, so they are tolerant:
+``1.0_1`` (conda's underscore), ``2.10.0rc1``, a local part, or garbage. Anything that
+cannot be read as a version is ``None``, and callers treat ``None`` as "unknown".
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Optional
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+__all__ = [
+    "conda_spec_contains",
+    "line_of",
+    "parse_specifier",
+    "parse_version",
+    "pep440_contains",
+]
+
+_UNDERSCORE = re.compile(r"(?<=\d)_(?=\d)")
+_CONDA_OP = re.compile(r"^(>=|<=|==|!=|~=|>|<|=)?\s*(.+)$")
+
+
+@lru_cache(maxsize=4096)
+def parse_version(text: object) -> Optional[Version]:
+    """Read a conda or PEP 440 version string; ``None`` when it is not one."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    if not text or len(text) > 100:
+        return None
+    for candidate in (text, _UNDERSCORE.sub(".", text)):
+        try:
+            return Version(candidate)
+        except InvalidVersion:
+            continue
+    return None
+
+
+def line_of(version: object) -> Optional[str]:
+    """The ``major.minor`` line of a version (``2.15.1`` -> ``2.15``), or ``None``."""
+    parsed = parse_version(version) if not isinstance(version, Version) else version
+    if parsed is None:
+        return None
+    release = parsed.release + (0,)
+    return f"{release[0]}.{release[1]}"
+
+
+@lru_cache(maxsize=1024)
+def parse_specifier(text: str) -> Optional[SpecifierSet]:
+    """A PEP 440 specifier set, or ``None`` when the text is not one."""
+    try:
+        return SpecifierSet(text)
+    except (InvalidSpecifier, TypeError):
+        return None
+
+
+def pep440_contains(spec: str, version: object) -> Optional[bool]:
+    """Whether ``version`` satisfies the PEP 440 ``spec``; ``None`` when either is unreadable."""
+    parsed = parse_version(version) if not isinstance(version, Version) else version
+    specifier = parse_specifier(spec)
+    if parsed is None or specifier is None:
+        return None
+    return specifier.contains(parsed, prereleases=True)
+
+
+@lru_cache(maxsize=4096)
+def conda_spec_contains(spec: str, version: str) -> Optional[bool]:
+    """Whether ``version`` satisfies a conda version expression.
+
+    Supports what conda's ``depends`` and users write: ``|`` (or) over ``,`` (and) over
+    operators ``>= <= > < == != ~= =`` and globs (``1.2.*``, ``1.2*``), a bare version
+    (exact), and ``*`` (anything). Returns ``None`` when the expression or the version
+    cannot be read, so callers can say "unknown" instead of guessing.
+    """
+    parsed = parse_version(version)
+    if parsed is None or not isinstance(spec, str):
+        return None
+    spec = spec.strip()
+    if spec in ("", "*"):
+        return True
+    results = []
+    for alternative in spec.split("|"):
+        terms = [t for t in alternative.split(",") if t.strip()]
+        if not terms:
+            return None
+        verdicts = [_conda_term(term.strip(), parsed, version) for term in terms]
+        if any(v is None for v in verdicts):
+            return None
+        results.append(all(verdicts))
+    return any(results)
+
+
+def _conda_term(term: str, parsed: Version, raw: str) -> Optional[bool]:
+    match = _CONDA_OP.match(term)
+    if not match:
+        return None
+    op, operand = match.group(1) or "", match.group(2).strip()
+    if operand.endswith(".*") or operand.endswith("*") or op == "=":
+        if op not in ("", "=", "=="):
+            # ">=1.2.*" is legal conda: the glob is dropped.
+            operand = operand.rstrip("*").rstrip(".")
+        else:
+            return _startswith(operand.rstrip("*").rstrip("."), parsed, raw)
+    if op == "~=":
+        specifier = parse_specifier(f"~={operand}")
+        return None if specifier is None else specifier.contains(parsed, prereleases=True)
+    target = parse_version(operand)
+    if target is None:
+        return None
+    if op in ("", "=="):
+        return parsed == target
+    return {
+        ">=": parsed >= target,
+        "<=": parsed <= target,
+        ">": parsed > target,
+        "<": parsed < target,
+        "!=": parsed != target,
+    }[op]
+
+
+def _startswith(prefix: str, parsed: Version, raw: str) -> Optional[bool]:
+    """conda's fuzzy ``=1.2`` / ``1.2.*``: the version's components start with the prefix's."""
+    if prefix == "":
+        return True
+    wanted = parse_version(prefix)
+    if wanted is None:
+        return None
+    if wanted.release != parsed.release[: len(wanted.release)]:
+        return False
+    # ``=2.10`` matches 2.10.0rc1 and 2.10.1 alike; a prefix with a pre-release
+    # (``=2.10.0rc``) must match that too.
+    if wanted.pre is not None and wanted.pre != parsed.pre:
+        return False
+    return True
