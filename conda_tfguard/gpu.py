@@ -130,7 +130,7 @@ def _ask_nvml(nvml: Any) -> GpuFacts:
     try:
         nvml.nvmlInit()
     except Exception as exc:
-        return GpuFacts(reason=f"no NVIDIA driver found (NVML: {_first_line(exc)})", origin="NVML")
+        return GpuFacts(reason=f"NVML: {_first_line(exc)}", origin="NVML")
     try:
         driver = _text(_try(nvml.nvmlSystemGetDriverVersion))
         cuda_int = _try(nvml.nvmlSystemGetCudaDriverVersion)

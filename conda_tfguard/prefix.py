@@ -21,7 +21,7 @@ from typing import Iterable, Optional
 from .errors import SpecError
 from .packages import PIP_CHANNEL, PackageView, classify_channel, parse_request
 
-__all__ = ["PrefixContents", "read_pinned", "read_prefix", "write_pinned"]
+__all__ = ["PrefixContents", "owned_dist_dirs", "pip_views", "read_pinned", "read_prefix", "write_pinned"]
 
 log = logging.getLogger("conda.conda_tfguard.prefix")
 
@@ -48,20 +48,20 @@ def read_prefix(prefix: os.PathLike | str) -> PrefixContents:
     meta = root / "conda-meta"
     if not meta.is_dir():
         raise SpecError(f"{root} is not a conda environment (it has no conda-meta directory)")
-    conda, owned, skipped = [], set(), []
+    conda, files, skipped = [], [], []
     for path in sorted(meta.glob("*.json")):
         record = _read_record(path)
         if record is None:
             skipped.append(path.name)
             continue
-        view, dists = record
+        view, record_files = record
         conda.append(view)
-        owned.update(dists)
-    pip = tuple(_pip_views(root, owned))
+        files.extend(record_files)
+    pip = tuple(pip_views(root, owned_dist_dirs(files)))
     return PrefixContents(str(root), tuple(conda), pip, tuple(skipped))
 
 
-def _read_record(path: Path) -> Optional[tuple[PackageView, set[str]]]:
+def _read_record(path: Path) -> Optional[tuple[PackageView, list]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -85,13 +85,17 @@ def _read_record(path: Path) -> Optional[tuple[PackageView, set[str]]]:
         subdir=_text(data.get("subdir")),
         depends=depends,
     )
-    owned = set()
     files = data.get("files")
-    if isinstance(files, list):
-        for entry in files:
-            if isinstance(entry, str) and ("-info/" in entry):
-                owned.add(entry.split("-info/", 1)[0].rsplit("/", 1)[-1] + "-info")
-    return view, owned
+    return view, files if isinstance(files, list) else []
+
+
+def owned_dist_dirs(files: Iterable[object]) -> set[str]:
+    """The ``*.dist-info`` / ``*.egg-info`` directory names that conda records own."""
+    owned = set()
+    for entry in files:
+        if isinstance(entry, str) and "-info/" in entry:
+            owned.add(entry.split("-info/", 1)[0].rsplit("/", 1)[-1] + "-info")
+    return owned
 
 
 def _text(value: object) -> str:
@@ -110,7 +114,8 @@ def _site_packages(root: Path) -> Iterable[Path]:
         yield win
 
 
-def _pip_views(root: Path, owned: set[str]) -> Iterable[PackageView]:
+def pip_views(root: Path, owned: set[str]) -> Iterable[PackageView]:
+    """Distributions in site-packages that no conda record owns: pip put them there."""
     for site in _site_packages(root):
         try:
             entries = sorted(site.iterdir())

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from .findings import Finding, GpuFacts, Proposal, sort_findings
 from .knowledge import Family, Knowledge, ReleaseFacts, Source
 from .packages import PackageView, Request, channel_label, index_by_name
 from .versions import conda_spec_contains, line_of, parse_version, pep440_contains
 
-__all__ = ["RULES", "RULE_IDS", "Scene", "evaluate"]
+__all__ = ["RULES", "RULE_IDS", "Scene", "evaluate", "fitting_command"]
 
 TENSORFLOW = "tensorflow"
 CUDA_PACKAGES = ("cuda-version", "cudatoolkit")
@@ -711,3 +711,18 @@ RULE_IDS = (
     "protobuf-range", "h5py-range", "cuda-mismatch", "driver-too-old", "gpu-build-without-driver",
     "compute-capability", "windows-native-gpu", "channel-mix", "pip-shadow", "unknown",
 )
+
+
+def fitting_command(views: Sequence[PackageView], asked: Sequence[Request], knowledge: Knowledge) -> str:
+    """For a failed solve: ask for the requested stack packages in forms that fit the
+    installed TensorFlow (``conda install "keras>=2.10.0,<2.11" tensorflow=2.10.0``)."""
+    tf_family = knowledge.families.get(TENSORFLOW)
+    tf = next((v for v in views if tf_family and v.name in tf_family.members and not v.from_pip), None)
+    facts = knowledge.release(tf.version) if tf else None
+    if tf is None or facts is None:
+        return ""
+    specs = [_fitting_spec(facts, r.name) for r in asked if r.name not in tf_family.members]
+    specs = [s for s in specs if s]
+    if not specs:
+        return ""
+    return _install(*specs, f"tensorflow={tf.version}", channel=tf.channel)

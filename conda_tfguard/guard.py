@@ -1,0 +1,257 @@
+"""The guard inside conda: remember the request, judge the proposed transaction.
+
+Imported only from inside hooks. It turns conda records into package views, asks the
+core, and then warns on stderr or raises :class:`TfguardBlocked` by the configured
+mode, before anything is downloaded or linked. Any internal error is one warning line
+and the user's command goes on (fail open, loudly).
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from dataclasses import dataclass
+from itertools import chain
+from typing import Iterable, Optional, Sequence
+
+from conda.base.context import context
+from conda.core.path_actions import Action
+from conda.exceptions import CondaError
+
+from .errors import KnowledgeError, ProbeError
+from .findings import Finding, Proposal, verdict_of
+from .packages import PackageView, Request, classify_channel, is_tensorflow, might_matter
+
+log = logging.getLogger("conda.conda_tfguard")
+
+_requests: dict[str, Request] = {}
+_judged_by_solve = False
+
+
+class TfguardBlocked(CondaError):
+    """The transaction would break the TensorFlow stack; nothing was changed."""
+
+    def __init__(self, findings: Sequence[Finding]):
+        message = _block_message(findings)
+        super().__init__(message.replace("%", "%%"), findings=[f.to_dict() for f in findings])
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str
+    ignore: tuple[str, ...]
+    knowledge_files: tuple[str, ...]
+    driver: Optional[str]
+
+
+def settings() -> Settings:
+    plugin = context.plugins
+    mode = str(getattr(plugin, "tfguard_mode", "block") or "block").strip().lower()
+    if mode not in ("block", "warn", "off"):
+        log.warning("tfguard: unknown tfguard_mode %r (block, warn or off); using block", mode)
+        mode = "block"
+    knowledge = str(getattr(plugin, "tfguard_knowledge_file", "") or "").strip()
+    driver = str(getattr(plugin, "tfguard_driver_version", "") or "").strip()
+    return Settings(
+        mode=mode,
+        ignore=tuple(str(r).strip() for r in (getattr(plugin, "tfguard_ignore", ()) or ()) if str(r).strip()),
+        knowledge_files=(knowledge,) if knowledge else (),
+        driver=driver or None,
+    )
+
+
+# --------------------------------------------------------------------------- hooks
+def remember_request(specs_to_add: Iterable, specs_to_remove: Iterable) -> None:
+    """Pre-solve: note what the user asked for (may run several times per command)."""
+    for spec in specs_to_add:
+        try:
+            version = spec.get_raw_value("version")
+            channel = spec.get_raw_value("channel")
+            _requests[spec.name] = Request(
+                spec.name, str(version) if version else "", classify_channel(str(channel) if channel else "")
+            )
+        except Exception:  # an odd spec must not stop the user's command
+            continue
+
+
+def judge_solution(repodata_fn: str, unlink_precs: Sequence, link_precs: Sequence) -> None:
+    """Post-solve: judge the proposed final state; warn, or raise to stop the transaction."""
+    global _judged_by_solve
+    _judged_by_solve = True
+    _guard(context.target_prefix, unlink_precs, link_precs, tuple(_requests.values()))
+
+
+class ExplicitInstallCheck(Action):
+    """Pre-transaction: installs that never solve (``--file`` lock files) are judged here."""
+
+    def verify(self):
+        self._verified = True
+        if _judged_by_solve:
+            return None
+        requested = tuple(
+            Request(s.name, str(s.get_raw_value("version") or ""), "") for s in (self.update_specs or ())
+        )
+        try:
+            _guard(self.target_prefix, self.unlink_precs or (), self.link_precs or (), requested)
+        except TfguardBlocked as blocked:
+            return blocked
+        return None
+
+    def execute(self):
+        pass
+
+    def reverse(self):
+        pass
+
+    def cleanup(self):
+        pass
+
+
+def _guard(prefix: str, unlink_precs: Sequence, link_precs: Sequence, requested: tuple[Request, ...]) -> None:
+    current = settings()
+    if current.mode == "off":
+        return
+    if not any(might_matter(r.name) for r in chain(unlink_precs, link_precs)):
+        return  # the fast path: nothing of the TensorFlow stack moves
+    try:
+        findings = _findings(prefix, unlink_precs, link_precs, requested, current)
+    except KnowledgeError as exc:
+        log.warning("tfguard: not checked: %s", exc)
+        return
+    except Exception as exc:  # fail open, loudly
+        log.warning("tfguard: internal error, transaction not checked: %s: %s", type(exc).__name__, exc)
+        log.debug("tfguard: traceback", exc_info=True)
+        return
+    _act(findings, current)
+
+
+def _findings(prefix, unlink_precs, link_precs, requested, current: Settings) -> tuple[Finding, ...]:
+    from conda.core.prefix_data import PrefixData
+
+    from .cli import judge
+    from .knowledge import load_knowledge
+
+    records = list(PrefixData(prefix).iter_records()) if prefix and PrefixData(prefix).is_environment() else []
+    gone = {r.name for r in unlink_precs}
+    final_records = [r for r in records if r.name not in gone] + list(link_precs)
+    if not any(is_tensorflow(r.name) for r in chain(final_records, records)):
+        return ()
+    before = tuple(view_of(r) for r in records)
+    final = tuple(view_of(r) for r in final_records) + _pip_views(prefix, records)
+    knowledge = load_knowledge(current.knowledge_files)
+    proposal = Proposal(
+        final=final,
+        before=before,
+        requested=requested,
+        gpu=_gpu(current),
+        platform=context.subdir,
+    )
+    return judge(proposal, knowledge, current.ignore)
+
+
+def view_of(record) -> PackageView:
+    """A conda record as the core sees it."""
+    channel = getattr(record, "channel", None)
+    return PackageView(
+        name=record.name,
+        version=str(record.version),
+        build=str(getattr(record, "build", "") or ""),
+        channel=classify_channel(
+            getattr(channel, "canonical_name", None), getattr(channel, "name", None), getattr(channel, "base_url", None)
+        ),
+        subdir=str(getattr(record, "subdir", "") or ""),
+        depends=tuple(getattr(record, "depends", ()) or ()),
+    )
+
+
+def _pip_views(prefix: str, records: Sequence) -> tuple[PackageView, ...]:
+    from pathlib import Path
+
+    from .prefix import owned_dist_dirs, pip_views
+
+    if not prefix:
+        return ()
+    owned = owned_dist_dirs(f for r in records for f in (getattr(r, "files", ()) or ()))
+    return tuple(pip_views(Path(prefix), owned))
+
+
+def _gpu(current: Settings):
+    from .gpu import probe
+
+    try:
+        return probe(driver_setting=current.driver, virtual_cuda=virtual_cuda)
+    except ProbeError as exc:
+        log.warning("tfguard: %s; GPU rules skipped", exc)
+        return None
+
+
+def virtual_cuda() -> Optional[str]:
+    """What conda's ``__cuda`` virtual package says (it honours CONDA_OVERRIDE_CUDA)."""
+    for record in context.plugin_manager.get_virtual_package_records():
+        if record.name == "__cuda":
+            return str(record.version)
+    return None
+
+
+# --------------------------------------------------------------------------- output
+def _act(findings: Sequence[Finding], current: Settings) -> None:
+    shown = [f for f in findings if f.severity != "info" or context.verbosity > 0]
+    if not shown:
+        return
+    if verdict_of(findings) == "block" and current.mode == "block" and not context.dry_run:
+        raise TfguardBlocked(shown)
+    if context.quiet:
+        return
+    from .report import finding_lines
+
+    if verdict_of(findings) == "block":
+        note = "would block" if context.dry_run else "warns (tfguard_mode: warn)"
+        log.warning("tfguard %s this transaction:", note)
+    for line in finding_lines(shown):
+        log.warning("%s", line)
+
+
+def _block_message(findings: Sequence[Finding]) -> str:
+    from .report import finding_lines
+
+    lines = ["tfguard stopped this transaction before anything was downloaded or linked:", ""]
+    for finding in findings:
+        head, *rest = finding_lines([finding])
+        lines.append(head)
+        if finding.rule == "tf-downgrade":
+            lines.extend(f"tfguard         {p}" for p in finding.packages)
+        lines.extend(rest)
+    command = " ".join(["conda", *map(shlex.quote, sys.argv[1:])]) if len(sys.argv) > 1 else "your conda command"
+    lines += [
+        "",
+        "tfguard: to go ahead anyway, run it once with CONDA_PLUGINS_TFGUARD_MODE=warn, e.g.",
+        f"tfguard:   CONDA_PLUGINS_TFGUARD_MODE=warn {command}",
+        "tfguard: or silence a rule with `tfguard_ignore` in .condarc, or run conda with --no-plugins.",
+    ]
+    return "\n".join(lines)
+
+
+def hints_for(error: BaseException) -> list[tuple[str, str]]:
+    """Error hints: when a solve fails over TensorFlow-stack packages, say what fits."""
+    try:
+        asked = [r for r in _requests.values() if might_matter(r.name)]
+        text = str(error)
+        if not asked and "tensorflow" not in text and "keras" not in text:
+            return []
+        from conda.core.prefix_data import PrefixData
+
+        from .knowledge import load_knowledge
+        from .rules import fitting_command
+
+        prefix = context.target_prefix
+        views = [view_of(r) for r in PrefixData(prefix).iter_records()] if PrefixData(prefix).is_environment() else []
+        command = fitting_command(views, asked, load_knowledge(settings().knowledge_files))
+        if command:
+            return [(f"tfguard: this asks for a combination that fits the installed TensorFlow: {command}",
+                     "tfguard_fitting_stack")]
+        specs = " ".join(f"{r.name}={r.version}" if r.pins_version else r.name for r in asked) or "tensorflow=X.Y"
+        return [(f"tfguard: `conda tfguard check {specs}` tells which versions fit together", "tfguard_check")]
+    except Exception:
+        log.debug("tfguard: no hint", exc_info=True)
+        return []
