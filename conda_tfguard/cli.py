@@ -111,10 +111,10 @@ def _machine_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--knowledge", metavar="FILE", help="an extra knowledge file (overrides the shipped one)")
 
 
-def run(args: argparse.Namespace, host: Host, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, host: Host, out: Optional[TextIO] = None) -> int:
     """Run the parsed command; returns the exit status. Raises :class:`TfguardError`."""
     command = {"check": _check, "status": _status, "pin": _pin}[args.tfguard_command]
-    return command(args, host, out)
+    return command(args, host, out or sys.stdout)
 
 
 # --------------------------------------------------------------------------- shared
@@ -257,7 +257,8 @@ def _status(args: argparse.Namespace, host: Host, out: TextIO) -> int:
         pip = [v for v in contents.pip if knowledge.family_of(v.name) is not None]
         if pip:
             lines.append("pip-installed: " + ", ".join(f"{v.name} {v.version}" for v in pip))
-    lines += [""] + gpu_lines(gpu)
+    table_cuda = knowledge.cuda_for_driver(gpu.driver_version, host.platform) if gpu.driver_version else None
+    lines += [""] + gpu_lines(gpu, table_cuda)
     if has_tf:
         verdict = verdict_of(findings)
         lines += ["", f"Verdict: {verdict.upper()}" + ("" if findings else " (no findings)")]

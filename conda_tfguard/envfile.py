@@ -85,7 +85,7 @@ def _load_yaml(file: Path, text: str) -> Any:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        if "\t" in text and "\\t" in str(problem):
+        if "\t" in text:
             problem += " (YAML does not allow tabs for indentation)"
         raise SpecError(f"{file}{where}: not valid YAML: {problem}") from None
     except Exception as exc:  # odd bytes make ruamel raise other types

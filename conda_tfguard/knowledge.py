@@ -418,6 +418,7 @@ class _Builder:
         self.sources: dict[str, Source] = {}
         self.lines: dict[str, Line] = {}
         self.channel_builds: dict[tuple[str, str], ChannelBuild] = {}
+        self.build_origin: dict[tuple[str, str], Path] = {}
         self.toolkits: dict[str, Toolkit] = {}
         self.cuda_families: dict[int, CudaFamily] = {}
         self.kernels: list[Kernels] = []
@@ -674,7 +675,13 @@ class _Builder:
                 raise doc.fail(here + ("tensorflow",), f"tensorflow line {line!r} must be MAJOR.MINOR")
             python = self.texts(doc, entry["python"], here + ("python",), version=True) if "python" in entry else None
             cuda = self.texts(doc, entry["cuda"], here + ("cuda",), version=True) if "cuda" in entry else None
-            self.channel_builds[(channel, line)] = ChannelBuild(channel, line, python, cuda, self.source(doc, entry, here))
+            build = ChannelBuild(channel, line, python, cuda, self.source(doc, entry, here))
+            earlier = self.channel_builds.get((channel, line))
+            if earlier is not None and self.build_origin.get((channel, line)) == doc.path:
+                # One file listing a line twice (build 0 and build 1 of a release): both were built.
+                build = ChannelBuild(channel, line, _union(earlier.python, python), _union(earlier.cuda, cuda), build.source)
+            self.channel_builds[(channel, line)] = build
+            self.build_origin[(channel, line)] = doc.path
 
     def add_package_families(self, doc: _Doc, value: Any, keys: tuple) -> None:
         for name, entry in self.mapping(doc, value, keys).items():
@@ -769,6 +776,12 @@ def _build(docs: list[_Doc]) -> Knowledge:
     for doc in docs:
         builder.add(doc)
     return builder.build(tuple(str(d.path) for d in docs))
+
+
+def _union(a: Optional[tuple[str, ...]], b: Optional[tuple[str, ...]]) -> Optional[tuple[str, ...]]:
+    if a is None or b is None:
+        return a or b
+    return tuple(sorted(set(a) | set(b), key=parse_version))
 
 
 def _where(keys: Sequence[Any]) -> str:

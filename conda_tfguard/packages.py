@@ -31,10 +31,10 @@ _DEFAULTS_PATHS = ("pkgs/main", "pkgs/r", "pkgs/free", "pkgs/msys2", "pkgs/pro")
 _SUBDIR = re.compile(r"^(noarch|(linux|osx|win|emscripten|wasi|zos|freebsd)-[a-z0-9_]+)$")
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 _EXACT_SPEC = re.compile(
-    rf"^(?:(?P<channel>[^:\s]+)::)?(?P<name>{_NAME})(?P<op>==|=)(?P<version>[^=\s,|<>!~*]+)"
+    rf"^(?:(?P<channel>[^\s]+?)::)?(?P<name>{_NAME})(?P<op>==|=)(?P<version>[^=\s,|<>!~*]+)"
     r"(?:=(?P<build>[^=\s]+))?$"
 )
-_REQUEST = re.compile(rf"^(?:(?P<channel>[^:\s]+)::)?(?P<name>{_NAME})\s*(?P<rest>.*)$")
+_REQUEST = re.compile(rf"^(?:(?P<channel>[^\s]+?)::)?(?P<name>{_NAME})\s*(?P<rest>.*)$")
 
 # A cheap pre-filter for the solve hooks, so a transaction that cannot concern
 # TensorFlow costs a set lookup and no knowledge-base load. The knowledge base's
@@ -42,7 +42,7 @@ _REQUEST = re.compile(rf"^(?:(?P<channel>[^:\s]+)::)?(?P<name>{_NAME})\s*(?P<res
 _WATCHED = frozenset(
     {
         "python", "numpy", "numpy-base", "protobuf", "libprotobuf", "h5py",
-        "keras", "keras-nightly", "tf-keras", "_tflow_select",
+        "keras", "keras-nightly", "tf-keras", "_tflow_select", "tensorboard",
         "cudatoolkit", "cuda-version", "cudnn", "cuda-cudart", "cuda-runtime",
     }
 )

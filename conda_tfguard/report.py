@@ -61,14 +61,16 @@ def status_table(views: Sequence[PackageView]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
 
 
-def gpu_lines(gpu: Optional[GpuFacts]) -> list[str]:
+def gpu_lines(gpu: Optional[GpuFacts], table_cuda: Optional[str] = None) -> list[str]:
+    """The GPU section; ``table_cuda`` is the CUDA NVIDIA's table gives for the driver."""
     if gpu is None:
         return ["GPU: not probed"]
     if not gpu.found:
         return [f"GPU: no NVIDIA driver found{f' ({gpu.reason})' if gpu.reason else ''}"]
+    cuda = gpu.cuda_driver or (f"{table_cuda} (by NVIDIA's driver table)" if table_cuda else "unknown")
     lines = [
-        f"GPU: driver {gpu.driver_version or 'unknown'}, runs CUDA {gpu.cuda_driver or 'unknown'}"
-        + (f" (from {gpu.origin})" if gpu.origin else "")
+        f"GPU: driver {gpu.driver_version or 'unknown'}, runs CUDA {cuda}"
+        + (f"; from {gpu.origin}" if gpu.origin else "")
     ]
     for index, card in enumerate(gpu.gpus):
         memory = f", {card.memory_mib} MiB" if card.memory_mib else ""

@@ -248,6 +248,7 @@ def rule_downgrade(scene: Scene) -> Iterator[Finding]:
             unasked.append((before, after, kind, fam))
     if not unasked:
         return
+    unasked.sort(key=lambda item: item[3].name != TENSORFLOW)  # TensorFlow itself first
     moves = [f"{b.label()} → {a.version} ({channel_label(a.channel)})" for b, a, _, _ in unasked]
     collateral = [
         f"{b.label()} → {a.version} ({channel_label(a.channel)})"
@@ -271,15 +272,24 @@ def rule_downgrade(scene: Scene) -> Iterator[Finding]:
     facts = scene.kb.release(tf_before.version) if tf_before else None
     wanted = []
     for request in scene.proposal.requested:
-        fitting = _fitting_spec(facts, request.name) if facts else None
-        if any(k.split("=")[0] == request.name for k in keep):
+        if fam_name(scene, request.name) == TENSORFLOW:
             continue
-        wanted.append(fitting or request.name + (f"={request.version}" if request.pins_version else ""))
+        fitting = _fitting_spec(facts, request.name) if facts else None
+        if fitting:
+            wanted.append(fitting)
+            keep = [k for k in keep if k.split("=")[0] != request.name]
+        elif not any(k.split("=")[0] == request.name for k in keep):
+            wanted.append(request.name + (f"={request.version}" if request.pins_version else ""))
     channel = tf_before.channel if tf_before else ""
     yield _finding(
         "tf-downgrade", "block", message, moves + collateral,
         fix=_install(*wanted, *keep, channel=channel),
     )
+
+
+def fam_name(scene: Scene, name: str) -> Optional[str]:
+    family = scene.kb.family_of(name)
+    return family.name if family else None
 
 
 def _first_before(scene: Scene, family: str) -> Optional[PackageView]:
@@ -380,66 +390,65 @@ def rule_python(scene: Scene) -> Iterator[Finding]:
 
 def rule_cuda(scene: Scene) -> Iterator[Finding]:
     """cuda-mismatch: the env's CUDA / cuDNN are not what the TensorFlow build expects."""
-    rulebook = scene.kb.rulebook
     for tf in scene.tensorflows:
-        if not scene.gpu_need(tf):
-            continue
-        channel_build = tf.build_cuda is not None
-        expected_cuda = tf.build_cuda or (tf.facts.gpu.cuda if tf.facts and tf.facts.gpu else None)
-        expected_source = (tf.facts.gpu.source if tf.facts and tf.facts.gpu else None)
-        actual = scene.cuda_view
-        if actual is not None and expected_cuda:
-            yield from _compare(
-                tf, actual, expected_cuda, channel_build, rulebook.cuda_major_must_match, expected_source,
-                fix_spec=("cuda-version" if actual.name == "cuda-version" else actual.name),
-            )
-        cudnn = scene.one("cudnn")
-        expected_cudnn = tf.facts.gpu.cudnn if tf.facts and tf.facts.gpu else None
-        if cudnn is not None and expected_cudnn and not channel_build:
-            yield from _compare(
-                tf, cudnn, expected_cudnn, False, rulebook.cudnn_major_must_match, expected_source, fix_spec="cudnn"
-            )
+        if scene.gpu_need(tf):
+            yield from _cuda_fit(scene, tf)
+            yield from _cudnn_fit(scene, tf)
 
 
-def _compare(tf: Tf, actual: PackageView, expected: str, channel_build: bool,
-             major_rule: Optional[Source], source: Optional[Source], fix_spec: str) -> Iterator[Finding]:
-    # What the TensorFlow record's own depends allow is the channel's word: no finding.
-    spec = None if tf.view.from_pip else tf.depend_spec(actual.name)
-    if spec is not None and conda_spec_contains(spec, actual.version):
-        if not (major_rule and _major(actual.version) != _major(expected) and not channel_build):
-            return
+def _channel_allows(tf: Tf, view: PackageView) -> bool:
+    """The TensorFlow record's own ``depends`` admit this package: the channel's word."""
+    spec = None if tf.view.from_pip else tf.depend_spec(view.name)
+    return spec is not None and conda_spec_contains(spec, view.version) is True
+
+
+def _cuda_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
+    actual = scene.cuda_view
+    gpu = tf.facts.gpu if tf.facts else None
+    expected = tf.build_cuda or (gpu.cuda if gpu else None)
+    if actual is None or expected is None or _channel_allows(tf, actual):
+        return
     have, want = parse_version(actual.version), parse_version(expected)
     if have is None or want is None:
         return
-    what = "build" if channel_build else "release was built and tested with"
+    built = f"the CUDA {expected} of its build {tf.view.build}" if tf.build_cuda else f"CUDA {expected}, which it was built and tested with"
+    fix = _install(f"{actual.name}={line_of(expected)}", f"tensorflow={tf.version}", channel=_tf_channel(tf))
+    involved = [tf.view.label(), actual.label()]
     if have.release[0] != want.release[0]:
-        if major_rule is None:
-            return
+        source = scene.kb.rulebook.cuda_major_must_match
+        if source is not None:
+            yield _finding("cuda-mismatch", "block",
+                           f"{actual.label()} is another CUDA major than tensorflow {tf.version} needs: {built}",
+                           involved, fix=fix, source=source)
+        return
+    if tf.build_cuda and have.release[:2] >= want.release[:2]:
+        return  # a channel's cuda120 build runs with any later 12.x (e.g. cuda-version 12.4)
+    if have.release[:2] != want.release[:2]:
+        yield _finding("cuda-mismatch", "warn", f"{actual.label()} differs from {built} (tensorflow {tf.version})",
+                       involved, fix=fix, source=gpu.source if gpu and not tf.build_cuda else None)
+
+
+def _cudnn_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
+    cudnn = scene.one("cudnn")
+    gpu = tf.facts.gpu if tf.facts else None
+    source = scene.kb.rulebook.cudnn_major_must_match
+    if cudnn is None or cudnn.from_pip or gpu is None or not gpu.cudnn or source is None:
+        return
+    if tf.build_cuda or _channel_allows(tf, cudnn):
+        return  # a channel build says in its depends which cuDNN it takes
+    have, want = parse_version(cudnn.version), parse_version(gpu.cudnn)
+    if have is None or want is None:
+        return
+    if have.release[0] != want.release[0] or have.release[:2] < want.release[:2]:
         yield _finding(
             "cuda-mismatch", "block",
-            f"{actual.label()} is a different major than tensorflow {tf.version}'s {what} "
-            f"({actual.name.split('-')[0]} {expected})",
-            [tf.view.label(), actual.label()],
-            fix=_install(f"{fix_spec}={line_of(expected)}", f"tensorflow={tf.version}", channel=_tf_channel(tf)),
-            source=major_rule,
-        )
-        return
-    if channel_build and have.release[:2] >= want.release[:2]:
-        return  # e.g. a conda-forge cuda120 build with cuda-version 12.4
-    if have.release[:2] != want.release[:2]:
-        yield _finding(
-            "cuda-mismatch", "warn",
-            f"{actual.label()} differs from the {actual.name.split('-')[0].upper() if actual.name == 'cudnn' else 'CUDA'} "
-            f"{expected} that tensorflow {tf.version}'s {what}",
-            [tf.view.label(), actual.label()],
-            fix=_install(f"{fix_spec}={line_of(expected)}", f"tensorflow={tf.version}", channel=_tf_channel(tf)),
+            f"{cudnn.label()} cannot load under tensorflow {tf.version}, built with cuDNN {gpu.cudnn}: TensorFlow "
+            "refuses another cuDNN major or an older minor",
+            [tf.view.label(), cudnn.label()],
+            fix=_install(f"cudnn>={line_of(gpu.cudnn)},<{want.release[0] + 1}", f"tensorflow={tf.version}",
+                         channel=_tf_channel(tf)),
             source=source,
         )
-
-
-def _major(version: str) -> Optional[int]:
-    parsed = parse_version(version)
-    return parsed.release[0] if parsed else None
 
 
 def rule_driver(scene: Scene) -> Iterator[Finding]:
@@ -576,10 +585,12 @@ def rule_compute_capability(scene: Scene) -> Iterator[Finding]:
             cc = parse_version(card.compute_capability or "")
             if cc is None or cc >= floor:
                 continue
+            # The release before the one that dropped these kernels supported them.
             last = [
                 line for line in scene.kb.known_lines()
-                if (k := scene.kb.min_compute_capability(f"{line}.0")) is not None
-                and parse_version(k.min_compute_capability) <= cc
+                if not pep440_contains(kernels.tensorflow, f"{line}.0")
+                and ((k := scene.kb.min_compute_capability(f"{line}.0")) is None
+                     or parse_version(k.min_compute_capability) <= cc)
             ]
             tail = f"; {last[-1]} was the last release with kernels for it" if last else ""
             yield _finding(

@@ -1,0 +1,298 @@
+"""Every rule, table-driven, with cases drawn from real user reports.
+
+Each case names the report it comes from (URL in the id or a comment). The assertions
+are what a user would see: which rule fires, how severe, and what it says to run.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conda_tfguard.findings import Gpu, GpuFacts
+from helpers import asked, findings_for, pkgs, rules_of, with_depends
+
+SEED_KERAS = "shared/seeds: conda install -c anaconda keras downgrades TF 2.10"
+NUMPY2_TF214 = "https://github.com/tensorflow/tensorflow/issues/102743"
+KERAS_TF25 = "https://github.com/tensorflow/tensorflow/issues/49172"
+GPU_TO_MKL = "https://github.com/ContinuumIO/anaconda-issues/issues/13063"
+CUDNN_OLDER = "https://github.com/NVIDIA/tensorflow/issues/83"
+PROTOBUF4 = "https://github.com/tensorflow/tensorflow/issues/56266"
+
+
+# --------------------------------------------------------------------------- requirements
+REQUIREMENT_CASES = [
+    # (id, packages, rule, expected severity or None for "this rule stays silent")
+    (SEED_KERAS + " (tf 2.10 + keras 2.3.1)", ["tensorflow=2.10.0", "keras=2.3.1", "python=3.9"], "keras-mismatch", "block"),
+    ("keras 3 beside tf 2.15 breaks tf.keras", ["tensorflow=2.15.0", "keras=3.0.5", "python=3.11"], "keras-mismatch", "block"),
+    ("tf 2.16 is made for keras 3", ["tensorflow=2.16.1", "keras=3.0.5", "python=3.11"], "keras-mismatch", None),
+    ("keras 2 beside tf 2.16", ["tensorflow=2.16.1", "keras=2.15.0", "python=3.11"], "keras-mismatch", "block"),
+    ("same-minor keras is fine", ["tensorflow=2.13.0", "keras=2.13.1", "python=3.11"], "keras-mismatch", None),
+    ("https://github.com/keras-team/tf-keras/pull/759 tf-keras 2.15 beside tf 2.16",
+     ["tensorflow=2.16.1", "keras=3.3.3", "tf-keras=2.15.0", "python=3.11"], "keras-mismatch", "block"),
+    ("pip's keras is judged too", ["tensorflow=2.13.0", "pypi::keras=2.3.1", "python=3.11"], "keras-mismatch", "block"),
+    (NUMPY2_TF214 + " (tf 2.14.0 + numpy 2)", ["tensorflow=2.14.0", "numpy=2.0.0", "python=3.11"], "numpy-abi", "block"),
+    ("tf 2.14.1 with numpy 1.26", ["tensorflow=2.14.1", "numpy=1.26.4", "python=3.11"], "numpy-abi", None),
+    ("tf 2.18 is the first built for numpy 2", ["tensorflow=2.18.0", "numpy=2.0.2", "python=3.11"], "numpy-abi", None),
+    ("tf 2.13 declares numpy<=1.24.3", ["tensorflow=2.13.0", "numpy=1.25.2", "python=3.11"], "numpy-range", "warn"),
+    (PROTOBUF4 + " (tf 2.11 declares protobuf<3.20)", ["tensorflow=2.11.0", "protobuf=4.21.1", "python=3.10"], "protobuf-range", "warn"),
+    ("tf 2.12 excludes protobuf 4.21.3", ["tensorflow=2.12.0", "protobuf=4.21.3", "python=3.10"], "protobuf-range", "warn"),
+    ("tf 2.16 declares h5py>=3.10", ["tensorflow=2.16.1", "h5py=3.9.0", "python=3.11"], "h5py-range", "warn"),
+]
+
+
+@pytest.mark.parametrize("case, specs, rule, severity", REQUIREMENT_CASES, ids=[c[0] for c in REQUIREMENT_CASES])
+def test_requirement_rules(case, specs, rule, severity):
+    found = rules_of(findings_for(pkgs(*specs)))
+    assert found.get(rule) == severity
+
+
+def test_numpy_abi_block_says_why_and_what_to_run():
+    [finding] = [f for f in findings_for(pkgs("tensorflow=2.14.0", "numpy=2.0.0", "python=3.11"))
+                 if f.rule == "numpy-abi"]
+    assert "numpy 2.0.0" in finding.message and "2.14.0" in finding.message
+    assert finding.fix.startswith("conda install") and '<2"' in finding.fix and "tensorflow=2.14.0" in finding.fix
+    assert finding.source.startswith("https://")
+
+
+def test_keras_the_user_asked_for_moves_tensorflow_instead():
+    # The user explicitly asked for keras 3 beside tf 2.15: the fix keeps keras 3 and
+    # moves TensorFlow to a line made for it, rather than undoing the user's request.
+    findings = findings_for(pkgs("tensorflow=2.15.0", "keras=3.0.5", "python=3.11"), requested=asked("keras=3.0.5"))
+    [finding] = [f for f in findings if f.rule == "keras-mismatch"]
+    assert '"tensorflow>=2.16"' in finding.fix and "keras=3.0.5" in finding.fix
+
+
+def test_a_channel_build_is_judged_by_its_own_depends():
+    # conda-forge rebuilt TF against numpy 2: its record's depends are the truth for it.
+    tf = with_depends(pkgs("conda-forge::tensorflow-base=2.17.0=cpu_py311h0_0")[0], "numpy >=1.23.5,<3", "python >=3.11,<3.12.0a0")
+    found = rules_of(findings_for((tf, *pkgs("conda-forge::numpy=2.1.0=py311h0_0", "conda-forge::python=3.11.9=h0_0"))))
+    assert "numpy-abi" not in found and "python-unsupported" not in found
+
+
+# --------------------------------------------------------------------------- python
+PYTHON_CASES = [
+    ("tf 2.15 has no cp312 wheels", ["tensorflow=2.15.0", "python=3.12.4"], "block"),
+    ("tf 2.16 has cp312 wheels", ["tensorflow=2.16.1", "python=3.12.4"], None),
+    ("tf 2.21 dropped python 3.9", ["tensorflow=2.21.0", "python=3.9.18"], "block"),
+    ("conda-forge built tf 2.16 for 3.12", ["conda-forge::tensorflow=2.16.2=cpu_py312h0_0", "python=3.12.4"], None),
+    ("conda-forge built tf 2.14 only up to 3.11", ["conda-forge::tensorflow=2.14.0=cpu_py312h0_0", "python=3.12.4"], "block"),
+]
+
+
+@pytest.mark.parametrize("case, specs, severity", PYTHON_CASES, ids=[c[0] for c in PYTHON_CASES])
+def test_python_unsupported(case, specs, severity):
+    assert rules_of(findings_for(pkgs(*specs))).get("python-unsupported") == severity
+
+
+def test_python_unsupported_fix_names_a_python_that_works():
+    [finding] = [f for f in findings_for(pkgs("tensorflow=2.15.0", "python=3.12.4")) if f.rule == "python-unsupported"]
+    assert "3.9, 3.10, 3.11" in finding.message
+    assert finding.fix == "conda install python=3.11 tensorflow=2.15.0"
+
+
+# --------------------------------------------------------------------------- downgrades
+SEED_BEFORE = pkgs(
+    "defaults::tensorflow=2.10.0=mkl_py39h0_0", "defaults::tensorflow-base=2.10.0=mkl_py39h0_0",
+    "defaults::keras=2.10.0=py39h0_0", "defaults::numpy=1.23.5=py39h0_0", "defaults::h5py=3.7.0=py39h0_0",
+    "defaults::python=3.9.18=h0_0",
+)
+SEED_AFTER = pkgs(
+    "anaconda::tensorflow=2.3.0=mkl_py39h0_0", "anaconda::tensorflow-base=2.3.0=mkl_py39h0_0",
+    "anaconda::keras=2.4.3=py39h0_0", "anaconda::numpy=1.18.5=py39h0_0", "anaconda::h5py=2.10.0=py39h0_0",
+    "defaults::python=3.9.18=h0_0",
+)
+
+
+def test_keras_from_anaconda_downgrading_tf_is_blocked():
+    findings = findings_for(SEED_AFTER, before=SEED_BEFORE, requested=asked("keras"))
+    [finding] = [f for f in findings if f.rule == "tf-downgrade"]
+    assert finding.severity == "block"
+    assert "tensorflow 2.10.0 (defaults) → 2.3.0 (anaconda)" in finding.packages
+    assert "numpy 1.23.5 (defaults) → 1.18.5 (anaconda)" in finding.packages
+    # The safe command keeps TensorFlow and asks for the keras that fits it, without -c anaconda.
+    assert finding.fix.startswith("conda install ")
+    assert "tensorflow=2.10.0" in finding.fix and '"keras>=2.10.0,<2.11"' in finding.fix
+    assert "anaconda" not in finding.fix
+
+
+def test_an_explicit_older_tensorflow_covers_its_family():
+    before = SEED_BEFORE
+    after = pkgs("defaults::tensorflow=2.9.1=mkl_py39h0_0", "defaults::tensorflow-base=2.9.1=mkl_py39h0_0",
+                 "defaults::keras=2.9.0=py39h0_0", "defaults::numpy=1.23.5=py39h0_0", "defaults::h5py=3.7.0=py39h0_0",
+                 "defaults::python=3.9.18=h0_0")
+    assert "tf-downgrade" not in rules_of(findings_for(after, before=before, requested=asked("tensorflow=2.9.1")))
+    # ...and the same move that nobody asked for is stopped.
+    assert rules_of(findings_for(after, before=before, requested=asked("scipy"))).get("tf-downgrade") == "block"
+
+
+def test_gpu_build_swapped_for_mkl_on_update_is_blocked():  # GPU_TO_MKL
+    before = pkgs("anaconda::tensorflow=2.9.1=gpu_py310h5ade2b3_0", "anaconda::tensorflow-base=2.9.1=gpu_py310h9761872_0")
+    after = pkgs("anaconda::tensorflow=2.9.1=mkl_py310h0b323c9_0", "anaconda::tensorflow-base=2.9.1=mkl_py310h6a7f48e_0")
+    [finding] = [f for f in findings_for(after, before=before, requested=asked("tensorflow")) if f.rule == "tf-downgrade"]
+    assert finding.severity == "block" and "GPU build to a CPU build" in finding.message
+    assert "gpu_py310h5ade2b3_0" in finding.fix
+
+
+def test_an_upgrade_is_not_a_downgrade():
+    before = pkgs("conda-forge::tensorflow=2.15.0=cpu_py311h0_0", "conda-forge::keras=2.15.0=pyhd8ed1ab_0")
+    after = pkgs("conda-forge::tensorflow=2.16.2=cpu_py311h0_0", "conda-forge::keras=3.3.3=pyhd8ed1ab_0")
+    assert "tf-downgrade" not in rules_of(findings_for(after, before=before))
+
+
+# --------------------------------------------------------------------------- CUDA / cuDNN
+CUDA_CASES = [
+    ("upstream 2.15 is built for CUDA 12.2: 11.8 is another major", ["tensorflow=2.15.0", "cuda-version=11.8"], "block"),
+    ("upstream 2.15 with CUDA 12.4: same major, other minor", ["tensorflow=2.15.0", "cuda-version=12.4"], "warn"),
+    ("upstream 2.15 with its own CUDA 12.2", ["tensorflow=2.15.0", "cuda-version=12.2"], None),
+    ("conda-forge cuda120 build with cuda-version 12.4", ["conda-forge::tensorflow=2.15.0=cuda120py311h0_0", "cuda-version=12.4"], None),
+    ("conda-forge cuda118 build with cuda-version 12.0", ["conda-forge::tensorflow=2.14.0=cuda118py311h0_0", "cuda-version=12.0"], "block"),
+    ("a CPU build does not care about cudatoolkit", ["conda-forge::tensorflow=2.15.0=cpu_py311h0_0", "cudatoolkit=11.8.0"], None),
+    (CUDNN_OLDER + " (cuDNN older than built with)", ["tensorflow=2.15.0", "cuda-version=12.2", "cudnn=8.6.0"], "block"),
+    ("a newer cuDNN minor is backward compatible", ["tensorflow=2.15.0", "cuda-version=12.2", "cudnn=8.9.7"], None),
+    ("cuDNN 9 under a cuDNN 8 build", ["tensorflow=2.15.0", "cuda-version=12.2", "cudnn=9.1.0"], "block"),
+]
+
+
+@pytest.mark.parametrize("case, specs, severity", CUDA_CASES, ids=[c[0] for c in CUDA_CASES])
+def test_cuda_mismatch(case, specs, severity):
+    assert rules_of(findings_for(pkgs(*specs))).get("cuda-mismatch") == severity
+
+
+def test_what_the_tensorflow_record_depends_on_is_not_a_finding():
+    tf = with_depends(pkgs("defaults::tensorflow-base=2.9.1=gpu_py310h0_0")[0], "cudatoolkit >=11.3,<12", "cudnn >=8.2,<9")
+    others = pkgs("defaults::cudatoolkit=11.3.1=h0_0", "defaults::cudnn=8.2.1=h0_0")
+    assert "cuda-mismatch" not in rules_of(findings_for((tf, *others)))
+
+
+# --------------------------------------------------------------------------- driver
+def driver(version: str) -> GpuFacts:
+    return GpuFacts(driver_version=version, origin="--driver")
+
+
+DRIVER_CASES = [
+    ("driver 470 cannot run CUDA 12.2", driver("470.82.01"), "block"),
+    ("driver 550 runs CUDA 12.2", driver("550.54.14"), None),
+    ("driver 530 runs 12.2 only by minor-version compatibility", driver("530.30.02"), "warn"),
+    ("__cuda says 11.4", GpuFacts(cuda_driver="11.4", origin="__cuda"), "block"),
+    ("__cuda says 12.0", GpuFacts(cuda_driver="12.0", origin="__cuda"), "warn"),
+    ("__cuda says 12.4", GpuFacts(cuda_driver="12.4", origin="__cuda"), None),
+    ("not probed", None, None),
+]
+
+
+@pytest.mark.parametrize("case, gpu, severity", DRIVER_CASES, ids=[c[0] for c in DRIVER_CASES])
+def test_driver_too_old(case, gpu, severity):
+    found = findings_for(pkgs("tensorflow=2.15.0", "keras=2.15.0", "cuda-version=12.2", "python=3.11"), gpu=gpu)
+    assert rules_of(found).get("driver-too-old") == severity
+
+
+def test_driver_block_names_the_driver_it_needs():
+    [finding] = [f for f in findings_for(pkgs("tensorflow=2.15.0", "cuda-version=12.2"), gpu=driver("470.82.01"))
+                 if f.rule == "driver-too-old"]
+    assert "535.54.03" in finding.message and "470.82.01" in finding.message
+    assert "CUDA 11.4" in finding.message  # what this driver does run
+    assert "535.54.03" in finding.fix
+
+
+def test_windows_drivers_are_judged_by_the_windows_column():
+    found = findings_for(pkgs("tensorflow=2.15.0", "cuda-version=12.2"), gpu=driver("536.25"), platform="win-64")
+    assert "driver-too-old" not in rules_of(found)
+    found = findings_for(pkgs("tensorflow=2.15.0", "cuda-version=12.2"), gpu=driver("536.25"), platform="linux-64")
+    assert "driver-too-old" not in rules_of(found)  # 536.25 >= 535.54.03 on Linux too
+
+
+# --------------------------------------------------------------------------- GPU presence
+NO_DRIVER = GpuFacts(reason="NVML: NVML Shared Library Not Found", origin="NVML")
+A_DRIVER = GpuFacts(driver_version="550.54.14", cuda_driver="12.4", gpus=(Gpu("NVIDIA A10", 22731, "8.6"),), origin="NVML")
+
+
+def test_gpu_build_without_a_driver_warns():
+    found = findings_for(pkgs("conda-forge::tensorflow=2.15.0=cuda120py311h0_0", "cuda-version=12.2"), gpu=NO_DRIVER)
+    assert rules_of(found).get("gpu-build-without-driver") == "warn"
+
+
+def test_cpu_build_beside_a_working_gpu_warns_and_says_how_to_get_the_gpu_build():
+    found = findings_for(pkgs("conda-forge::tensorflow=2.15.0=cpu_py311h0_0", "python=3.11.9"), gpu=A_DRIVER)
+    [finding] = [f for f in found if f.rule == "gpu-build-without-driver"]
+    assert finding.severity == "warn" and "12.0" in finding.message
+    assert finding.fix == 'conda install -c conda-forge "tensorflow=2.15.0=cuda*"'
+
+
+def test_cpu_build_without_gpu_says_nothing():
+    assert not findings_for(pkgs("conda-forge::tensorflow=2.15.0=cpu_py311h0_0", "python=3.11.9"), gpu=NO_DRIVER)
+
+
+def test_maxwell_gpu_has_no_kernels_from_tf_217():
+    maxwell = GpuFacts(driver_version="550.54.14", gpus=(Gpu("Tesla M60", 8192, "5.2"),))
+    [finding] = [f for f in findings_for(pkgs("tensorflow=2.17.0", "cuda-version=12.3"), gpu=maxwell)
+                 if f.rule == "compute-capability"]
+    assert finding.severity == "warn" and "5.2" in finding.message and "2.16 was the last" in finding.message
+    assert "compute-capability" not in rules_of(findings_for(pkgs("tensorflow=2.16.1", "cuda-version=12.3"), gpu=maxwell))
+    assert "compute-capability" not in rules_of(findings_for(pkgs("tensorflow=2.17.0", "cuda-version=12.3"), gpu=A_DRIVER))
+
+
+def test_native_windows_has_no_gpu_after_tf_210():
+    found = findings_for(pkgs("tensorflow=2.15.0", "cudatoolkit=11.8.0"), platform="win-64")
+    [finding] = [f for f in found if f.rule == "windows-native-gpu"]
+    assert finding.severity == "warn" and "WSL2" in finding.fix
+    assert "windows-native-gpu" not in rules_of(findings_for(pkgs("tensorflow=2.10.0", "cudatoolkit=11.2.2"), platform="win-64"))
+    assert "windows-native-gpu" not in rules_of(findings_for(pkgs("tensorflow=2.15.0", "cudatoolkit=11.8.0"), platform="linux-64"))
+
+
+# --------------------------------------------------------------------------- channels and pip
+def test_channel_mix_names_which_package_comes_from_where():
+    found = findings_for(pkgs("defaults::tensorflow=2.10.0=mkl_py39h0_0", "anaconda::keras=2.10.0=py39h0_0",
+                              "conda-forge::numpy=1.23.5=py39h0_0"))
+    [finding] = [f for f in found if f.rule == "channel-mix"]
+    assert finding.severity == "warn"
+    assert "defaults: tensorflow" in finding.message and "anaconda: keras" in finding.message
+    assert "numpy" not in finding.message  # numpy is a dependency, not the stack
+    assert finding.fix == "conda install pkgs/main::keras"
+
+
+def test_one_channel_is_not_a_mix():
+    found = findings_for(pkgs("conda-forge::tensorflow=2.15.0=cpu_py311h0_0", "conda-forge::keras=2.15.0=pyh0_0"))
+    assert "channel-mix" not in rules_of(found)
+
+
+def test_pip_tensorflow_beside_conda_tensorflow_is_reported():
+    found = findings_for(pkgs("conda-forge::tensorflow=2.15.0=cpu_py311h0_0", "pypi::tensorflow=2.16.1",
+                              "conda-forge::numpy=1.26.4=py311h0_0", "pypi::numpy=2.0.0", "python=3.11"))
+    shadows = [f for f in found if f.rule == "pip-shadow"]
+    assert {f.packages[0] for f in shadows} == {"tensorflow 2.16.1 (pip)", "numpy 2.0.0 (pip)"}
+    assert all(f.fix.startswith("python -m pip uninstall ") for f in shadows)
+
+
+def test_pip_tensorflow_alone_is_not_a_shadow():
+    assert "pip-shadow" not in rules_of(findings_for(pkgs("pypi::tensorflow=2.16.1", "python=3.11.9")))
+
+
+# --------------------------------------------------------------------------- unknown
+def test_tensorflow_newer_than_the_knowledge_base_is_unknown_not_guessed():
+    found = findings_for(pkgs("tensorflow=2.99.0", "keras=2.3.1", "numpy=2.0.0"))
+    assert [(f.rule, f.severity) for f in found] == [("unknown", "info")]
+    assert "newer than the knowledge base" in found[0].message
+
+
+def test_unreadable_versions_are_unknown():
+    found = findings_for(pkgs("tensorflow=custom", "numpy=1.26.4"))
+    assert [(f.rule, f.severity) for f in found] == [("unknown", "info")]
+    found = findings_for(pkgs("tensorflow=2.15.0", "numpy=banana"))
+    assert ("unknown", "info") in [(f.rule, f.severity) for f in found]
+
+
+def test_keras_newer_than_the_knowledge_base_is_reported_as_unknown():
+    found = findings_for(pkgs("tensorflow=2.21.0", "keras=9.0.0", "python=3.12"))
+    assert rules_of(found) == {"unknown": "info"}
+
+
+def test_a_set_without_tensorflow_has_nothing_to_say():
+    assert findings_for(pkgs("numpy=2.0.0", "keras=3.0.0", "python=3.13")) == ()
+
+
+def test_findings_come_most_severe_first():
+    found = findings_for(pkgs("defaults::tensorflow=2.15.0=mkl_py311h0_0", "anaconda::keras=3.0.5=py311h0_0",
+                              "defaults::numpy=1.26.4=py311h0_0", "pypi::numpy=1.26.4", "defaults::python=3.11.9=h0_0"))
+    severities = [f.severity for f in found]
+    assert severities == sorted(severities, key=["block", "warn", "info"].index)
+    assert severities[0] == "block"
