@@ -77,9 +77,13 @@ def conda_subcommands() -> Iterable[types.CondaSubcommand]:
 
 @plugins.hookimpl
 def conda_health_checks() -> Iterable[types.CondaHealthCheck]:
+    from dataclasses import fields
+
     from .commands import health_check
 
-    yield types.CondaHealthCheck(name="tfguard", action=health_check)
+    summary = "Check the TensorFlow stack against this GPU, its channels and its pins"
+    extra = {"summary": summary} if "summary" in {f.name for f in fields(types.CondaHealthCheck)} else {}
+    yield types.CondaHealthCheck(name="tfguard", action=health_check, **extra)
 
 
 if hasattr(hookspec.CondaSpecs, "conda_error_hints"):

@@ -214,3 +214,22 @@ def test_pin_into_a_read_only_env_fails_cleanly(capsys, tmp_path):
         (prefix / "conda-meta").chmod(0o755)
     assert code == 2 and "cannot write" in err
     assert (prefix / "conda-meta" / "pinned").read_text() == "scipy 1.11.*\n"
+
+
+@pytest.mark.parametrize("failing", ["mkstemp", "replace"])
+def test_pin_that_cannot_write_leaves_pinned_whole(capsys, tmp_path, monkeypatch, failing):
+    # What a read-only env does to us, also where the tests run as root (root ignores chmod).
+    import conda_tfguard.prefix as prefix_module
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    if failing == "mkstemp":
+        monkeypatch.setattr(prefix_module.tempfile, "mkstemp", denied)
+    else:
+        monkeypatch.setattr(prefix_module.os, "replace", denied)
+    prefix = make_prefix(tmp_path / "env", CLEAN_TF215, pinned="scipy 1.11.*\n")
+    code, out, err = run(capsys, "pin", "-p", str(prefix))
+    assert code == 2 and "cannot write" in err and "Permission denied" in err
+    assert (prefix / "conda-meta" / "pinned").read_text() == "scipy 1.11.*\n"
+    assert [p.name for p in (prefix / "conda-meta").iterdir() if p.name.startswith(".pinned")] == []

@@ -1,0 +1,167 @@
+"""Benchmarks a user can rerun: ``python tests/benchmarks/bench.py [--json]``.
+
+Measures, on the machine it runs on (medians of repeated runs):
+
+* the knowledge base load (the YAML parse and validation; ruamel.yaml already imported,
+  as it is inside conda), and cold in a fresh interpreter;
+* rule evaluation over package sets of 10, 100 and 1,000 packages, with and without
+  TensorFlow in them, and the solve hooks' pre-filter over such transactions;
+* the GPU probe on a machine without an NVIDIA driver;
+* ``python -m conda_tfguard status`` end to end on a fake prefix;
+* where conda is importable: importing the plugin module, and ``conda install --dry-run``
+  of the seed case with the plugin on versus ``--no-plugins``.
+
+Benchmarks report; they do not pass or fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tests/helpers.py
+
+
+def median_ms(function, repeat: int = 30) -> float:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def package_set(size: int, with_tensorflow: bool):
+    from conda_tfguard.packages import PackageView
+
+    stack = [
+        PackageView("tensorflow", "2.15.0", "cuda120py311h0_0", "conda-forge", "linux-64",
+                    ("python >=3.11,<3.12.0a0", "numpy >=1.23.5,<2.0a0", "keras >=2.15,<2.16")),
+        PackageView("keras", "2.15.0", "pyhd8ed1ab_0", "conda-forge"),
+        PackageView("numpy", "1.26.4", "py311h0_0", "conda-forge"),
+        PackageView("python", "3.11.9", "h0_0", "conda-forge"),
+        PackageView("cuda-version", "12.4", "h0_0", "conda-forge"),
+        PackageView("protobuf", "4.24.4", "py311h0_0", "conda-forge"),
+    ] if with_tensorflow else []
+    filler = [PackageView(f"lib{i}", "1.0.0", "h0_0", "conda-forge") for i in range(size - len(stack))]
+    return tuple(stack + filler)
+
+
+def bench_core(results: dict) -> None:
+    import ruamel.yaml  # noqa: F401  (conda has imported it long before any hook runs)
+
+    from conda_tfguard import knowledge
+    from conda_tfguard.cli import judge
+    from conda_tfguard.findings import GpuFacts, Proposal
+    from conda_tfguard.packages import might_matter
+
+    def load():
+        knowledge._load.cache_clear()
+        knowledge.load_knowledge()
+
+    results["knowledge_load_ms"] = median_ms(load, 20)
+    cold = subprocess.run(
+        [sys.executable, "-c", "import time; t=time.perf_counter(); from conda_tfguard.knowledge import load_knowledge;"
+         " load_knowledge(); print((time.perf_counter()-t)*1000)"], capture_output=True, text=True, check=True)
+    results["knowledge_load_cold_process_ms"] = float(cold.stdout)
+    kb = knowledge.load_knowledge()
+    gpu = GpuFacts(driver_version="550.54.14")
+    for size in (10, 100, 1000):
+        for with_tf in (True, False):
+            views = package_set(size, with_tf)
+            proposal = Proposal(final=views, before=views, gpu=gpu, platform="linux-64")
+            key = f"evaluate_{size}_{'tf' if with_tf else 'no_tf'}_ms"
+            results[key] = median_ms(lambda: judge(proposal, kb))
+            names = [v.name for v in views]
+            results[f"prefilter_{size}_{'tf' if with_tf else 'no_tf'}_ms"] = median_ms(
+                lambda: any(might_matter(n) for n in names), 200)
+
+
+def bench_probe(results: dict) -> None:
+    code = ("import time, os; os.environ.pop('CONDA_OVERRIDE_CUDA', None); t=time.perf_counter();"
+            "from conda_tfguard.gpu import probe; f=probe(environ={}); print((time.perf_counter()-t)*1000); print(f.reason)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    results["gpu_probe_no_gpu_ms"] = float(out[0])
+    results["gpu_probe_no_gpu_reason"] = out[1] if len(out) > 1 else ""
+
+
+def bench_status(results: dict) -> None:
+    from helpers import CLEAN_TF215, make_prefix
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = make_prefix(Path(tmp) / "env", CLEAN_TF215)
+        env = {**os.environ, "CONDA_OVERRIDE_CUDA": ""}
+        command = [sys.executable, "-m", "conda_tfguard", "status", "-p", str(prefix)]
+        subprocess.run(command, capture_output=True, env=env, check=True)
+        results["status_end_to_end_ms"] = median_ms(
+            lambda: subprocess.run(command, capture_output=True, env=env, check=True), 10)
+
+
+def bench_plugin_import(results: dict) -> None:
+    try:
+        import conda  # noqa: F401
+    except ImportError:
+        results["plugin_import_ms"] = "skipped: conda is not importable here"
+        return
+    code = "import conda.plugins, conda.plugins.types; import time; t=time.perf_counter(); import conda_tfguard.plugin; print((time.perf_counter()-t)*1000)"
+    samples = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+               for _ in range(10)]
+    results["plugin_import_ms"] = statistics.median(samples)
+
+
+def bench_conda_install(results: dict) -> None:
+    """The seed case as ``conda install --dry-run``, plugin on vs ``--no-plugins``."""
+    try:
+        import conda  # noqa: F401
+        import conda_package_handling  # noqa: F401
+    except ImportError:
+        results["conda_install_dry_run"] = "skipped: conda is not importable here"
+        return
+    from conda_channels import seed_universe  # the e2e tests' channel builder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        channels = seed_universe(tmp / "channels")
+        env = channels.environ(tmp)
+        conda = [sys.executable, "-m", "conda"]
+        prefix = tmp / "env"
+        subprocess.run(conda + ["create", "-y", "-p", str(prefix), "python=3.9", "tensorflow<2.11"],
+                       env=env, capture_output=True, check=True)
+        install = conda + ["install", "--dry-run", "-y", "-p", str(prefix), "-c", "anaconda", "keras"]
+        warn = {**env, "CONDA_PLUGINS_TFGUARD_MODE": "warn"}
+
+        def timed(command, environ):
+            return median_ms(lambda: subprocess.run(command, env=environ, capture_output=True), 5)
+
+        on = timed(install, warn)
+        off = timed(install[:3] + ["--no-plugins"] + install[3:], env)
+        results["conda_install_dry_run_plugin_on_ms"] = on
+        results["conda_install_dry_run_no_plugins_ms"] = off
+        results["conda_install_dry_run_overhead_percent"] = (on - off) / off * 100
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    results: dict = {"python": sys.version.split()[0], "machine": os.uname().machine, "cpus": os.cpu_count()}
+    for bench in (bench_core, bench_probe, bench_status, bench_plugin_import, bench_conda_install):
+        bench(results)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for key, value in results.items():
+            print(f"{key:42s} {value:.3f}" if isinstance(value, float) else f"{key:42s} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
