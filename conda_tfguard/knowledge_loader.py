@@ -1,0 +1,498 @@
+"""Loading the knowledge files: parse, validate, and say exactly where a file is wrong.
+
+Used by :func:`conda_tfguard.knowledge.load_knowledge`. Every check raises a
+:class:`KnowledgeError` with the file and line (``knowledge/x.yaml:12: ...``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from .errors import KnowledgeError
+from .knowledge import (
+    MAX_FILE_BYTES,
+    SEVERITIES,
+    Break,
+    ChannelBuild,
+    CudaFamily,
+    Family,
+    GpuBuild,
+    Judgement,
+    Kernels,
+    Knowledge,
+    Line,
+    Newest,
+    Patch,
+    PythonSupport,
+    ReleaseFacts,
+    Requirement,
+    Rulebook,
+    Source,
+    Toolkit,
+    Variant,
+)
+from .versions import parse_specifier, parse_version
+
+__all__ = ["build", "read_yaml"]
+
+_LINE = re.compile(r"^\d+\.\d+$")
+_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._\-]*$")
+
+
+def read_yaml(path: Path) -> "_Doc":
+    """Parse one knowledge file; a file that is not YAML is a one-line error."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise KnowledgeError(
+                f"{path}: knowledge file is {size // 1024} KiB, over the {MAX_FILE_BYTES // 1024} KiB limit"
+            )
+        text = path.read_text(encoding="utf-8")
+    except KnowledgeError:
+        raise
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeError(f"{path}: cannot read knowledge file ({exc})") from None
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        # The "base" loader reads every scalar as text: no float 2.10 == 2.1 surprises,
+        # and it is the fastest ruamel loader (the C parser when ruamel.yaml.clib is there).
+        data = YAML(typ="base").load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise KnowledgeError(f"{path}{where}: not valid YAML: {problem}") from None
+    except Exception as exc:  # ruamel raises a few non-YAMLError types on odd bytes
+        raise KnowledgeError(f"{path}: not valid YAML: {exc}") from None
+    return _Doc(path, text, data)
+
+
+@dataclass
+class _Doc:
+    """One parsed file, able to say on which line a bad key sits."""
+
+    path: Path
+    text: str
+    data: Any
+
+    def fail(self, keys: Sequence[Any], message: str) -> KnowledgeError:
+        return KnowledgeError(f"{self.path}{self._line(keys)}: {message}")
+
+    def _line(self, keys: Sequence[Any]) -> str:
+        # Re-read with the round-trip loader only on failure: it knows line numbers.
+        try:
+            from ruamel.yaml import YAML
+
+            node = YAML(typ="rt").load(self.text)
+            line = None
+            for key in keys:
+                if hasattr(node, "lc"):
+                    try:
+                        line = node.lc.key(key)[0] if isinstance(key, str) else node.lc.item(key)[0]
+                    except (KeyError, IndexError, TypeError, AttributeError):
+                        pass
+                try:
+                    node = node[key]
+                except (KeyError, IndexError, TypeError):
+                    break
+            return f":{line + 1}" if line is not None else ""
+        except Exception:
+            return ""
+
+
+class _Builder:
+    """Turns raw YAML documents into a :class:`Knowledge`, validating as it goes."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, Source] = {}
+        self.lines: dict[str, Line] = {}
+        self.channel_builds: dict[tuple[str, str], ChannelBuild] = {}
+        self.build_origin: dict[tuple[str, str], Path] = {}
+        self.toolkits: dict[str, Toolkit] = {}
+        self.cuda_families: dict[int, CudaFamily] = {}
+        self.kernels: list[Kernels] = []
+        self.windows_native_gpu: Optional[tuple[str, Source]] = None
+        self.families: dict[str, Family] = {}
+        self.variants: list[Variant] = []
+        self.judged: dict[str, Judgement] = {}
+        self.rulebook: dict[str, Source] = {}
+        self.newest: dict[str, Newest] = {}
+
+    # -- small typed readers; each raises with file and line
+    def mapping(self, doc: _Doc, value: Any, keys: tuple) -> Mapping:
+        if not isinstance(value, Mapping):
+            raise doc.fail(keys, f"{_where(keys)} must be a mapping, not {_kind(value)}")
+        return value
+
+    def listing(self, doc: _Doc, value: Any, keys: tuple) -> list:
+        if not isinstance(value, list):
+            raise doc.fail(keys, f"{_where(keys)} must be a list, not {_kind(value)}")
+        return value
+
+    def text(self, doc: _Doc, value: Any, keys: tuple, *, version=False, spec=False) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise doc.fail(keys, f"{_where(keys)} must be non-empty text, not {_kind(value)}")
+        value = value.strip()
+        if version and parse_version(value) is None:
+            raise doc.fail(keys, f"{_where(keys)}: {value!r} is not a version")
+        if spec and parse_specifier(value) is None:
+            raise doc.fail(keys, f"{_where(keys)}: {value!r} is not a PEP 440 version specifier")
+        return value
+
+    def flag(self, doc: _Doc, value: Any, keys: tuple) -> bool:
+        text = str(value).strip().lower()
+        if text not in ("true", "false"):
+            raise doc.fail(keys, f"{_where(keys)} must be true or false, not {value!r}")
+        return text == "true"
+
+    def texts(self, doc: _Doc, value: Any, keys: tuple, **kw) -> tuple[str, ...]:
+        items = self.listing(doc, value, keys)
+        return tuple(self.text(doc, item, keys + (i,), **kw) for i, item in enumerate(items))
+
+    def source(self, doc: _Doc, entry: Mapping, keys: tuple) -> Source:
+        if "source" not in entry:
+            raise doc.fail(keys, f"{_where(keys)} has no source: every fact needs one")
+        sid = self.text(doc, entry["source"], keys + ("source",))
+        if sid not in self.sources:
+            raise doc.fail(keys + ("source",), f"source {sid!r} is not defined in any sources: table")
+        return self.sources[sid]
+
+    def unknown_keys(self, doc: _Doc, entry: Mapping, allowed: Iterable[str], keys: tuple) -> None:
+        extra = sorted(set(map(str, entry)) - set(allowed))
+        if extra:
+            raise doc.fail(keys + (extra[0],), f"{_where(keys)}: unknown key {extra[0]!r}")
+
+    # -- sections
+    def add_file_sources(self, doc: _Doc) -> None:
+        """First pass: every file's sources, so any file may cite any other's."""
+        data = doc.data
+        if data is None:
+            raise doc.fail((), "knowledge file is empty")
+        data = self.mapping(doc, data, ())
+        if str(data.get("schema")) != "1":
+            raise doc.fail(("schema",), "knowledge file must start with `schema: 1`")
+        if "sources" in data:
+            self.add_sources(doc, data["sources"], ("sources",))
+
+    def add(self, doc: _Doc) -> None:
+        data = doc.data
+        sections = {
+            "schema": None,
+            "sources": None,
+            "releases": self.add_releases,
+            "toolkits": self.add_toolkits,
+            "families": self.add_cuda_families,
+            "kernels": self.add_kernels,
+            "windows_native_gpu": self.add_windows,
+            "channel_builds": self.add_channel_builds,
+            "package_families": self.add_package_families,
+            "variants": self.add_variants,
+            "judged": self.add_judged,
+            "rulebook": self.add_rulebook,
+            "newest": self.add_newest,
+        }
+        self.unknown_keys(doc, data, sections, ())
+        for key, handler in sections.items():
+            if handler is not None and key in data:
+                handler(doc, data[key], (key,))
+
+    def add_sources(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        for sid, entry in self.mapping(doc, value, keys).items():
+            here = keys + (sid,)
+            if not isinstance(sid, str) or not _SOURCE_ID.match(sid):
+                raise doc.fail(here, f"source id {sid!r} must be lowercase letters, digits, '.', '-' or '_'")
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, ("url", "checked", "title", "note"), here)
+            url = self.text(doc, entry.get("url"), here + ("url",))
+            if not url.startswith(("https://", "http://")):
+                raise doc.fail(here + ("url",), f"source {sid!r}: url must be an http(s) URL")
+            checked = self.text(doc, entry.get("checked"), here + ("checked",))
+            try:
+                datetime.date.fromisoformat(checked)
+            except ValueError:
+                raise doc.fail(here + ("checked",), f"source {sid!r}: checked must be a date YYYY-MM-DD") from None
+            self.sources[sid] = Source(sid, url, checked, str(entry.get("title") or ""))
+
+    def add_releases(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        for i, entry in enumerate(self.listing(doc, value, keys)):
+            here = keys + (i,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(
+                doc, entry, ("tensorflow", "released", "python", "requires", "breaks", "gpu", "patches"), here
+            )
+            line = self.text(doc, entry.get("tensorflow"), here + ("tensorflow",))
+            if not _LINE.match(line):
+                raise doc.fail(here + ("tensorflow",), f"tensorflow line {line!r} must be MAJOR.MINOR, e.g. \"2.15\"")
+            facts = ReleaseFacts(
+                line=line,
+                python=self.python(doc, entry, here),
+                requires=self.requires(doc, entry, here),
+                breaks=self.breaks(doc, entry, here),
+                gpu=self.gpu(doc, entry, here),
+                released=self.text(doc, entry["released"], here + ("released",)) if "released" in entry else "",
+            )
+            patches = []
+            for j, patch in enumerate(self.listing(doc, entry.get("patches", []), here + ("patches",))):
+                where = here + ("patches", j)
+                patch = self.mapping(doc, patch, where)
+                self.unknown_keys(doc, patch, ("versions", "python", "requires", "breaks", "gpu"), where)
+                patches.append(
+                    Patch(
+                        versions=self.text(doc, patch.get("versions"), where + ("versions",), spec=True),
+                        python=self.python(doc, patch, where),
+                        requires=self.requires(doc, patch, where),
+                        breaks=self.breaks(doc, patch, where),
+                        gpu=self.gpu(doc, patch, where),
+                    )
+                )
+            old = self.lines.get(line)
+            if old is not None:  # a later file (the user's) overrides field by field
+                facts = ReleaseFacts(
+                    line=line,
+                    python=facts.python or old.facts.python,
+                    requires={**old.facts.requires, **facts.requires},
+                    breaks=facts.breaks if "breaks" in entry else old.facts.breaks,
+                    gpu=facts.gpu or old.facts.gpu,
+                    released=facts.released or old.facts.released,
+                )
+                patches = list(old.patches) + patches
+            self.lines[line] = Line(facts, tuple(patches))
+
+    def python(self, doc: _Doc, entry: Mapping, keys: tuple) -> Optional[PythonSupport]:
+        if "python" not in entry:
+            return None
+        here = keys + ("python",)
+        value = self.mapping(doc, entry["python"], here)
+        self.unknown_keys(doc, value, ("supported", "source"), here)
+        supported = self.texts(doc, value.get("supported"), here + ("supported",), version=True)
+        return PythonSupport(supported, self.source(doc, value, here))
+
+    def requires(self, doc: _Doc, entry: Mapping, keys: tuple) -> dict[str, Requirement]:
+        out: dict[str, Requirement] = {}
+        here = keys + ("requires",)
+        for package, value in self.mapping(doc, entry.get("requires", {}), here).items():
+            where = here + (package,)
+            value = self.mapping(doc, value, where)
+            self.unknown_keys(doc, value, ("declared", "source"), where)
+            declared = self.text(doc, value.get("declared"), where + ("declared",), spec=True)
+            out[str(package)] = Requirement(str(package), declared, self.source(doc, value, where))
+        return out
+
+    def breaks(self, doc: _Doc, entry: Mapping, keys: tuple) -> tuple[Break, ...]:
+        out = []
+        here = keys + ("breaks",)
+        for i, value in enumerate(self.listing(doc, entry.get("breaks", []), here)):
+            where = here + (i,)
+            value = self.mapping(doc, value, where)
+            self.unknown_keys(doc, value, ("package", "versions", "why", "source"), where)
+            out.append(
+                Break(
+                    package=self.text(doc, value.get("package"), where + ("package",)),
+                    versions=self.text(doc, value.get("versions"), where + ("versions",), spec=True),
+                    why=self.text(doc, value.get("why"), where + ("why",)),
+                    source=self.source(doc, value, where),
+                )
+            )
+        return tuple(out)
+
+    def gpu(self, doc: _Doc, entry: Mapping, keys: tuple) -> Optional[GpuBuild]:
+        if "gpu" not in entry:
+            return None
+        here = keys + ("gpu",)
+        value = self.mapping(doc, entry["gpu"], here)
+        self.unknown_keys(doc, value, ("cuda", "cudnn", "source"), here)
+        cuda = self.text(doc, value["cuda"], here + ("cuda",), version=True) if "cuda" in value else None
+        cudnn = self.text(doc, value["cudnn"], here + ("cudnn",), version=True) if "cudnn" in value else None
+        return GpuBuild(cuda, cudnn, self.source(doc, value, here))
+
+    def add_toolkits(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        for i, entry in enumerate(self.listing(doc, value, keys)):
+            here = keys + (i,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, ("cuda", "linux", "windows", "source"), here)
+            cuda = self.text(doc, entry.get("cuda"), here + ("cuda",), version=True)
+            linux = self.text(doc, entry["linux"], here + ("linux",), version=True) if "linux" in entry else None
+            windows = self.text(doc, entry["windows"], here + ("windows",), version=True) if "windows" in entry else None
+            self.toolkits[cuda] = Toolkit(cuda, linux, windows, self.source(doc, entry, here))
+
+    def add_cuda_families(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        for i, entry in enumerate(self.listing(doc, value, keys)):
+            here = keys + (i,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, ("major", "floor", "source"), here)
+            major = str(entry.get("major", "")).strip()
+            if not major.isdigit():
+                raise doc.fail(here + ("major",), "major must be a whole number, e.g. 12")
+            major = int(major)
+            floor = self.mapping(doc, entry.get("floor"), here + ("floor",))
+            self.unknown_keys(doc, floor, ("linux", "windows"), here + ("floor",))
+            linux = self.text(doc, floor["linux"], here + ("floor", "linux"), version=True) if "linux" in floor else None
+            windows = (
+                self.text(doc, floor["windows"], here + ("floor", "windows"), version=True) if "windows" in floor else None
+            )
+            self.cuda_families[major] = CudaFamily(major, linux, windows, self.source(doc, entry, here))
+
+    def add_kernels(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        for i, entry in enumerate(self.listing(doc, value, keys)):
+            here = keys + (i,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, ("tensorflow", "min_compute_capability", "source"), here)
+            self.kernels.append(
+                Kernels(
+                    tensorflow=self.text(doc, entry.get("tensorflow"), here + ("tensorflow",), spec=True),
+                    min_compute_capability=self.text(
+                        doc, entry.get("min_compute_capability"), here + ("min_compute_capability",), version=True
+                    ),
+                    source=self.source(doc, entry, here),
+                )
+            )
+
+    def add_windows(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        entry = self.mapping(doc, value, keys)
+        self.unknown_keys(doc, entry, ("last", "source"), keys)
+        last = self.text(doc, entry.get("last"), keys + ("last",), version=True)
+        self.windows_native_gpu = (last, self.source(doc, entry, keys))
+
+    def add_channel_builds(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        for i, entry in enumerate(self.listing(doc, value, keys)):
+            here = keys + (i,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, ("channel", "tensorflow", "python", "cuda", "source"), here)
+            channel = self.text(doc, entry.get("channel"), here + ("channel",))
+            line = self.text(doc, entry.get("tensorflow"), here + ("tensorflow",))
+            if not _LINE.match(line):
+                raise doc.fail(here + ("tensorflow",), f"tensorflow line {line!r} must be MAJOR.MINOR")
+            python = self.texts(doc, entry["python"], here + ("python",), version=True) if "python" in entry else None
+            cuda = self.texts(doc, entry["cuda"], here + ("cuda",), version=True) if "cuda" in entry else None
+            build = ChannelBuild(channel, line, python, cuda, self.source(doc, entry, here))
+            earlier = self.channel_builds.get((channel, line))
+            if earlier is not None and self.build_origin.get((channel, line)) == doc.path:
+                # One file listing a line twice (build 0 and build 1 of a release): both were built.
+                build = ChannelBuild(channel, line, _union(earlier.python, python), _union(earlier.cuda, cuda), build.source)
+            self.channel_builds[(channel, line)] = build
+            self.build_origin[(channel, line)] = doc.path
+
+    def add_package_families(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        for name, entry in self.mapping(doc, value, keys).items():
+            here = keys + (name,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, ("members", "stack", "follows", "source"), here)
+            self.families[str(name)] = Family(
+                name=str(name),
+                members=self.texts(doc, entry.get("members"), here + ("members",)),
+                stack=self.flag(doc, entry.get("stack", "false"), here + ("stack",)),
+                follows=str(entry["follows"]) if entry.get("follows") else None,
+                source=self.source(doc, entry, here),
+            )
+
+    def add_variants(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        for i, entry in enumerate(self.listing(doc, value, keys)):
+            here = keys + (i,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, ("pattern", "variant", "packages", "channels", "select", "source"), here)
+            pattern = self.text(doc, entry.get("pattern"), here + ("pattern",))
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise doc.fail(here + ("pattern",), f"pattern {pattern!r} is not a regular expression ({exc})") from None
+            self.variants.append(
+                Variant(
+                    pattern=pattern,
+                    variant=self.text(doc, entry.get("variant"), here + ("variant",)),
+                    packages=self.texts(doc, entry.get("packages"), here + ("packages",)),
+                    source=self.source(doc, entry, here),
+                    channels=self.texts(doc, entry["channels"], here + ("channels",)) if "channels" in entry else (),
+                    select=self.text(doc, entry["select"], here + ("select",)) if "select" in entry else None,
+                )
+            )
+
+    def add_judged(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        for package, entry in self.mapping(doc, value, keys).items():
+            here = keys + (package,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, ("declared_rule", "declared_severity", "breaks_rule", "source"), here)
+            severity = self.text(doc, entry.get("declared_severity"), here + ("declared_severity",))
+            if severity not in SEVERITIES:
+                raise doc.fail(here + ("declared_severity",), f"declared_severity must be one of {', '.join(SEVERITIES)}")
+            self.judged[str(package)] = Judgement(
+                package=str(package),
+                declared_rule=self.text(doc, entry.get("declared_rule"), here + ("declared_rule",)),
+                declared_severity=severity,
+                breaks_rule=self.text(doc, entry.get("breaks_rule"), here + ("breaks_rule",)),
+                source=self.source(doc, entry, here),
+            )
+
+    def add_rulebook(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        entries = self.mapping(doc, value, keys)
+        self.unknown_keys(doc, entries, [f.name for f in dataclasses.fields(Rulebook)], keys)
+        for name, entry in entries.items():
+            here = keys + (name,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, ("source", "why"), here)
+            self.rulebook[str(name)] = self.source(doc, entry, here)
+
+    def add_newest(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        for package, entry in self.mapping(doc, value, keys).items():
+            here = keys + (package,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, ("version", "source"), here)
+            version = self.text(doc, entry.get("version"), here + ("version",), version=True)
+            self.newest[str(package)] = Newest(str(package), version, self.source(doc, entry, here))
+
+    def build(self, files: tuple[str, ...]) -> Knowledge:
+        return Knowledge(
+            lines=self.lines,
+            channel_builds=self.channel_builds,
+            toolkits=tuple(sorted(self.toolkits.values(), key=lambda t: parse_version(t.cuda))),
+            cuda_families=self.cuda_families,
+            kernels=tuple(self.kernels),
+            windows_native_gpu=self.windows_native_gpu,
+            families=self.families,
+            member_index={m: fam for fam in self.families.values() for m in fam.members},
+            variants=tuple(self.variants),
+            judged=self.judged,
+            rulebook=Rulebook(**self.rulebook),
+            newest=self.newest,
+            sources=self.sources,
+            files=files,
+        )
+
+
+def build(docs: list[_Doc]) -> Knowledge:
+    """Validate the parsed files, in order, into one :class:`Knowledge` (later files win)."""
+    builder = _Builder()
+    for doc in docs:
+        builder.add_file_sources(doc)
+    for doc in docs:
+        builder.add(doc)
+    return builder.build(tuple(str(d.path) for d in docs))
+
+
+def _union(a: Optional[tuple[str, ...]], b: Optional[tuple[str, ...]]) -> Optional[tuple[str, ...]]:
+    if a is None or b is None:
+        return a or b
+    return tuple(sorted(set(a) | set(b), key=parse_version))
+
+
+def _where(keys: Sequence[Any]) -> str:
+    if not keys:
+        return "the file"
+    out = ""
+    for key in keys:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
