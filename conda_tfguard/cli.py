@@ -48,6 +48,7 @@ class Host:
     driver_setting: Optional[str] = None
     virtual_cuda: Optional[Callable[[], Optional[str]]] = None
     resolve_name: Optional[Callable[[str], str]] = None
+    check_active_env: bool = False  # does `check` lay its specs over the active env by default?
     platform: str = field(default_factory=machine_subdir)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
@@ -190,7 +191,7 @@ def _check(args: argparse.Namespace, host: Host, out: TextIO) -> int:
         specs.append(PackageView("python", args.python))
     knowledge = _knowledge(args, host)
     before: tuple[PackageView, ...] = ()
-    prefix = _prefix(args, host, required=False) if (args.prefix or args.name) else None
+    prefix = _prefix(args, host, required=False) if (args.prefix or args.name or host.check_active_env) else None
     if prefix:
         from .prefix import read_prefix
 

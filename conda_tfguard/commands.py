@@ -39,6 +39,7 @@ def conda_host() -> Host:
         driver_setting=current.driver,
         virtual_cuda=virtual_cuda,
         resolve_name=_locate,
+        check_active_env=True,
         platform=context.subdir,
     )
 

@@ -65,8 +65,9 @@ class Proposal:
     """What the rules judge: the proposed final package set and how it came about.
 
     ``before`` is the prefix as it is now (empty for a new env); ``requested`` is what
-    the user asked for explicitly; ``gpu`` is ``None`` when the machine was not probed;
-    ``platform`` is a conda subdir such as ``linux-64`` or ``win-64``.
+    the user asked for explicitly and ``removing`` the names they asked to remove;
+    ``gpu`` is ``None`` when the machine was not probed; ``platform`` is a conda subdir
+    such as ``linux-64`` or ``win-64``.
     """
 
     final: tuple[PackageView, ...]
@@ -75,6 +76,7 @@ class Proposal:
     gpu: Optional[GpuFacts] = None
     platform: str = ""
     unchecked: tuple[str, ...] = field(default=())
+    removing: tuple[str, ...] = ()
 
 
 def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:

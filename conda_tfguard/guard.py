@@ -26,14 +26,15 @@ from .packages import PackageView, Request, classify_channel, is_tensorflow, mig
 log = logging.getLogger("conda.conda_tfguard")
 
 _requests: dict[str, Request] = {}
+_removals: set[str] = set()
 _judged_by_solve = False
 
 
 class TfguardBlocked(CondaError):
     """The transaction would break the TensorFlow stack; nothing was changed."""
 
-    def __init__(self, findings: Sequence[Finding]):
-        message = _block_message(findings)
+    def __init__(self, findings: Sequence[Finding], before: str = "before anything was downloaded or linked"):
+        message = _block_message(findings, before)
         super().__init__(message.replace("%", "%%"), findings=[f.to_dict() for f in findings])
 
 
@@ -49,7 +50,7 @@ def settings() -> Settings:
     plugin = context.plugins
     mode = str(getattr(plugin, "tfguard_mode", "block") or "block").strip().lower()
     if mode not in ("block", "warn", "off"):
-        log.warning("tfguard: unknown tfguard_mode %r (block, warn or off); using block", mode)
+        _say(f"tfguard: unknown tfguard_mode {mode!r} (block, warn or off); using block")
         mode = "block"
     knowledge = str(getattr(plugin, "tfguard_knowledge_file", "") or "").strip()
     driver = str(getattr(plugin, "tfguard_driver_version", "") or "").strip()
@@ -64,6 +65,10 @@ def settings() -> Settings:
 # --------------------------------------------------------------------------- hooks
 def remember_request(specs_to_add: Iterable, specs_to_remove: Iterable) -> None:
     """Pre-solve: note what the user asked for (may run several times per command)."""
+    for spec in specs_to_remove:
+        name = getattr(spec, "name", None)
+        if isinstance(name, str):
+            _removals.add(name)
     for spec in specs_to_add:
         try:
             version = spec.get_raw_value("version")
@@ -79,7 +84,7 @@ def judge_solution(repodata_fn: str, unlink_precs: Sequence, link_precs: Sequenc
     """Post-solve: judge the proposed final state; warn, or raise to stop the transaction."""
     global _judged_by_solve
     _judged_by_solve = True
-    _guard(context.target_prefix, unlink_precs, link_precs, tuple(_requests.values()))
+    _guard(context.target_prefix, unlink_precs, link_precs, tuple(_requests.values()), tuple(sorted(_removals)))
 
 
 class ExplicitInstallCheck(Action):
@@ -93,7 +98,8 @@ class ExplicitInstallCheck(Action):
             Request(s.name, str(s.get_raw_value("version") or ""), "") for s in (self.update_specs or ())
         )
         try:
-            _guard(self.target_prefix, self.unlink_precs or (), self.link_precs or (), requested)
+            _guard(self.target_prefix, self.unlink_precs or (), self.link_precs or (), requested,
+                   blocked_before="before anything was linked")
         except TfguardBlocked as blocked:
             return blocked
         return None
@@ -108,25 +114,32 @@ class ExplicitInstallCheck(Action):
         pass
 
 
-def _guard(prefix: str, unlink_precs: Sequence, link_precs: Sequence, requested: tuple[Request, ...]) -> None:
+def _guard(prefix: str, unlink_precs: Sequence, link_precs: Sequence, requested: tuple[Request, ...],
+           removing: tuple[str, ...] = (), blocked_before: str = "before anything was downloaded or linked") -> None:
     current = settings()
     if current.mode == "off":
         return
     if not any(might_matter(r.name) for r in chain(unlink_precs, link_precs)):
         return  # the fast path: nothing of the TensorFlow stack moves
     try:
-        findings = _findings(prefix, unlink_precs, link_precs, requested, current)
+        findings = _findings(prefix, unlink_precs, link_precs, requested, removing, current)
     except KnowledgeError as exc:
-        log.warning("tfguard: not checked: %s", exc)
+        _say(f"tfguard: transaction not checked: {exc}")
         return
     except Exception as exc:  # fail open, loudly
-        log.warning("tfguard: internal error, transaction not checked: %s: %s", type(exc).__name__, exc)
+        _say(f"tfguard: internal error, transaction not checked ({type(exc).__name__}: {exc}); -v shows more")
         log.debug("tfguard: traceback", exc_info=True)
         return
-    _act(findings, current)
+    _act(findings, current, blocked_before)
 
 
-def _findings(prefix, unlink_precs, link_precs, requested, current: Settings) -> tuple[Finding, ...]:
+def _say(line: str) -> None:
+    """tfguard's own lines go to stderr as they are, so each starts with ``tfguard``."""
+    if not context.quiet:
+        print(line, file=sys.stderr)
+
+
+def _findings(prefix, unlink_precs, link_precs, requested, removing, current: Settings) -> tuple[Finding, ...]:
     from conda.core.prefix_data import PrefixData
 
     from .cli import judge
@@ -146,6 +159,7 @@ def _findings(prefix, unlink_precs, link_precs, requested, current: Settings) ->
         requested=requested,
         gpu=_gpu(current),
         platform=context.subdir,
+        removing=removing,
     )
     return judge(proposal, knowledge, current.ignore)
 
@@ -182,7 +196,7 @@ def _gpu(current: Settings):
     try:
         return probe(driver_setting=current.driver, virtual_cuda=virtual_cuda)
     except ProbeError as exc:
-        log.warning("tfguard: %s; GPU rules skipped", exc)
+        _say(f"tfguard: {exc}; GPU rules skipped")
         return None
 
 
@@ -195,46 +209,55 @@ def virtual_cuda() -> Optional[str]:
 
 
 # --------------------------------------------------------------------------- output
-def _act(findings: Sequence[Finding], current: Settings) -> None:
+def _act(findings: Sequence[Finding], current: Settings, blocked_before: str) -> None:
     shown = [f for f in findings if f.severity != "info" or context.verbosity > 0]
     if not shown:
         return
     if verdict_of(findings) == "block" and current.mode == "block" and not context.dry_run:
-        raise TfguardBlocked(shown)
-    if context.quiet:
-        return
-    from .report import finding_lines
-
+        raise TfguardBlocked(shown, blocked_before)
     if verdict_of(findings) == "block":
-        note = "would block" if context.dry_run else "warns (tfguard_mode: warn)"
-        log.warning("tfguard %s this transaction:", note)
-    for line in finding_lines(shown):
-        log.warning("%s", line)
+        _say("tfguard would stop this transaction:" if context.dry_run else
+             "tfguard found what would stop this transaction (tfguard_mode: warn):")
+    for line in _detailed_lines(shown):
+        _say(line)
 
 
-def _block_message(findings: Sequence[Finding]) -> str:
+def _detailed_lines(findings: Sequence[Finding]) -> list[str]:
+    """Finding lines, with each package's before → after under a downgrade."""
     from .report import finding_lines
 
-    lines = ["tfguard stopped this transaction before anything was downloaded or linked:", ""]
+    lines = []
     for finding in findings:
         head, *rest = finding_lines([finding])
         lines.append(head)
         if finding.rule == "tf-downgrade":
             lines.extend(f"tfguard         {p}" for p in finding.packages)
         lines.extend(rest)
+    return lines
+
+
+def _block_message(findings: Sequence[Finding], before: str) -> str:
     command = " ".join(["conda", *map(shlex.quote, sys.argv[1:])]) if len(sys.argv) > 1 else "your conda command"
-    lines += [
+    return "\n".join([
+        f"tfguard stopped this transaction {before}:",
+        "",
+        *_detailed_lines(findings),
         "",
         "tfguard: to go ahead anyway, run it once with CONDA_PLUGINS_TFGUARD_MODE=warn, e.g.",
         f"tfguard:   CONDA_PLUGINS_TFGUARD_MODE=warn {command}",
         "tfguard: or silence a rule with `tfguard_ignore` in .condarc, or run conda with --no-plugins.",
-    ]
-    return "\n".join(lines)
+    ])
+
+
+_SOLVE_FAILURES = ("Unsatisfiable", "NotFound", "Conflict")
 
 
 def hints_for(error: BaseException) -> list[tuple[str, str]]:
     """Error hints: when a solve fails over TensorFlow-stack packages, say what fits."""
     try:
+        name = type(error).__name__
+        if isinstance(error, TfguardBlocked) or not any(word in name for word in _SOLVE_FAILURES):
+            return []  # a dry-run exit, a network error...: nothing tfguard can help with
         asked = [r for r in _requests.values() if might_matter(r.name)]
         text = str(error)
         if not asked and "tensorflow" not in text and "keras" not in text:
@@ -250,8 +273,14 @@ def hints_for(error: BaseException) -> list[tuple[str, str]]:
         if command:
             return [(f"tfguard: this asks for a combination that fits the installed TensorFlow: {command}",
                      "tfguard_fitting_stack")]
-        specs = " ".join(f"{r.name}={r.version}" if r.pins_version else r.name for r in asked) or "tensorflow=X.Y"
+        specs = " ".join(f"{r.name}={_exact(r.version)}" for r in asked if _exact(r.version)) or "tensorflow=X.Y"
         return [(f"tfguard: `conda tfguard check {specs}` tells which versions fit together", "tfguard_check")]
     except Exception:
         log.debug("tfguard: no hint", exc_info=True)
         return []
+
+
+def _exact(version: str) -> str:
+    """A request's version as ``check`` takes it: ``2.12.*`` -> ``2.12``; ranges -> ''."""
+    text = version.strip().lstrip("=").rstrip("*").rstrip(".")
+    return text if text and not any(c in text for c in "<>!|,*~ ") else ""

@@ -57,13 +57,6 @@ def conda_post_solves() -> Iterable[types.CondaPostSolve]:
 
 
 @plugins.hookimpl
-def conda_pre_transaction_actions() -> Iterable[types.CondaPreTransactionAction]:
-    from .guard import ExplicitInstallCheck
-
-    yield types.CondaPreTransactionAction(name="tfguard-explicit-install", action=ExplicitInstallCheck)
-
-
-@plugins.hookimpl
 def conda_subcommands() -> Iterable[types.CondaSubcommand]:
     from .commands import configure_parser, execute
 
@@ -77,13 +70,24 @@ def conda_subcommands() -> Iterable[types.CondaSubcommand]:
 
 @plugins.hookimpl
 def conda_health_checks() -> Iterable[types.CondaHealthCheck]:
-    from dataclasses import fields
-
     from .commands import health_check
 
-    summary = "Check the TensorFlow stack against this GPU, its channels and its pins"
-    extra = {"summary": summary} if "summary" in {f.name for f in fields(types.CondaHealthCheck)} else {}
-    yield types.CondaHealthCheck(name="tfguard", action=health_check, **extra)
+    try:  # conda >= 25.7 shows a summary in `conda doctor --list`
+        yield types.CondaHealthCheck(
+            name="tfguard", action=health_check,
+            summary="Check the TensorFlow stack against this GPU, its channels and its pins",
+        )
+    except TypeError:
+        yield types.CondaHealthCheck(name="tfguard", action=health_check)
+
+
+if hasattr(hookspec.CondaSpecs, "conda_pre_transaction_actions"):  # conda >= 25.5
+
+    @plugins.hookimpl
+    def conda_pre_transaction_actions() -> Iterable[types.CondaPreTransactionAction]:
+        from .guard import ExplicitInstallCheck
+
+        yield types.CondaPreTransactionAction(name="tfguard-explicit-install", action=ExplicitInstallCheck)
 
 
 if hasattr(hookspec.CondaSpecs, "conda_error_hints"):

@@ -152,7 +152,7 @@ class Scene:
     def downgrades(self) -> list[tuple[PackageView, PackageView, str]]:
         """``(before, after, kind)`` for every family package that goes down or GPU->CPU."""
         out = []
-        for name, befores in self.before_by_name.items():
+        for name, befores in sorted(self.before_by_name.items()):
             if self.kb.family_of(name) is None:
                 continue
             after = next((v for v in self.by_name.get(name, ()) if not v.from_pip), None)
@@ -248,7 +248,8 @@ def rule_downgrade(scene: Scene) -> Iterator[Finding]:
             unasked.append((before, after, kind, fam))
     if not unasked:
         return
-    unasked.sort(key=lambda item: item[3].name != TENSORFLOW)  # TensorFlow itself first
+    # TensorFlow itself first, in its family's order (tensorflow before tensorflow-base).
+    unasked.sort(key=lambda item: (item[3].name != TENSORFLOW, _member_rank(item[3], item[0].name), item[0].name))
     moves = [f"{b.label()} → {a.version} ({channel_label(a.channel)})" for b, a, _, _ in unasked]
     collateral = [
         f"{b.label()} → {a.version} ({channel_label(a.channel)})"
@@ -287,6 +288,10 @@ def rule_downgrade(scene: Scene) -> Iterator[Finding]:
     )
 
 
+def _member_rank(family: Family, name: str) -> int:
+    return family.members.index(name) if name in family.members else len(family.members)
+
+
 def fam_name(scene: Scene, name: str) -> Optional[str]:
     family = scene.kb.family_of(name)
     return family.name if family else None
@@ -309,6 +314,22 @@ def rule_requirements(scene: Scene) -> Iterator[Finding]:
         for package, judgement in scene.kb.judged.items():
             for view in scene.by_name.get(package, ()):
                 yield from _judge(scene, tf, view, judgement)
+            yield from _removed(scene, tf, package, judgement)
+
+
+def _removed(scene: Scene, tf: Tf, package: str, judgement) -> Iterator[Finding]:
+    """A package the release requires, present before, taken away by this transaction."""
+    req = tf.facts.requires.get(package)
+    gone = scene.before_by_name.get(package)
+    if req is None or not gone or package in scene.by_name or package in scene.proposal.removing:
+        return
+    spec = _fitting_spec(tf.facts, package) or package
+    yield _finding(
+        judgement.declared_rule, judgement.declared_severity,
+        f"this transaction removes {gone[0].label()}, which tensorflow {tf.version} needs ({package} {req.declared})",
+        [tf.view.label(), f"{gone[0].label()} → removed"],
+        fix=_install(spec, f"tensorflow={tf.version}", channel=_tf_channel(tf)), source=req.source,
+    )
 
 
 def _judge(scene: Scene, tf: Tf, view: PackageView, judgement) -> Iterator[Finding]:
