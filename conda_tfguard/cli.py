@@ -129,6 +129,9 @@ def _knowledge(args: argparse.Namespace, host: Host):
 
 
 def _prefix(args: argparse.Namespace, host: Host, *, required: bool) -> Optional[str]:
+    for flag, value in (("-p/--prefix", getattr(args, "prefix", None)), ("-n/--name", getattr(args, "name", None))):
+        if value is not None and not value.strip():
+            raise SpecError(f"{flag} is empty")
     if getattr(args, "prefix", None):
         return os.path.abspath(os.path.expanduser(args.prefix))
     if getattr(args, "name", None):
@@ -191,7 +194,8 @@ def _check(args: argparse.Namespace, host: Host, out: TextIO) -> int:
         specs.append(PackageView("python", args.python))
     knowledge = _knowledge(args, host)
     before: tuple[PackageView, ...] = ()
-    prefix = _prefix(args, host, required=False) if (args.prefix or args.name or host.check_active_env) else None
+    given = args.prefix is not None or args.name is not None
+    prefix = _prefix(args, host, required=False) if (given or host.check_active_env) else None
     if prefix:
         from .prefix import read_prefix
 
@@ -272,7 +276,7 @@ def _status(args: argparse.Namespace, host: Host, out: TextIO) -> int:
 
 # --------------------------------------------------------------------------- pin
 def _pin(args: argparse.Namespace, host: Host, out: TextIO) -> int:
-    from .prefix import read_pinned, read_prefix, write_pinned
+    from .prefix import append_pins, read_pinned, read_prefix
 
     prefix = _prefix(args, host, required=True)
     contents = read_prefix(prefix)
@@ -284,15 +288,14 @@ def _pin(args: argparse.Namespace, host: Host, out: TextIO) -> int:
         rules = ", ".join(sorted({f.rule for f in findings if f.severity == "block"}))
         raise TfguardError(f"refusing to pin {prefix}: its TensorFlow stack is broken ({rules}); "
                            "see `conda tfguard status`")
-    existing = read_pinned(prefix)
-    taken = {r.name for r in (parse_request(line) for line in existing if line.strip()) if r}
-    pins = [p for p in stack_pins(contents.conda, knowledge) if parse_request(p).name not in taken]
+    pinned = read_pinned(prefix)
+    pins = [p for p in stack_pins(contents.conda, knowledge) if parse_request(p).name not in pinned.names]
     if args.dry_run or not pins:
         verb = "would add" if args.dry_run and pins else "nothing to add"
-        out.write(f"tfguard pin: {verb} to {os.path.join(prefix, 'conda-meta', 'pinned')}\n")
+        out.write(f"tfguard pin: {verb} to {pinned.path}\n")
         out.writelines(f"  {p}\n" for p in pins)
         return 0
-    path = write_pinned(prefix, existing + pins)
+    path = append_pins(pinned, pins)
     out.write(f"tfguard pin: added to {path}\n")
     out.writelines(f"  {p}\n" for p in pins)
     return 0

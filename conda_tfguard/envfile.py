@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
-from .packages import PIP_CHANNEL, PackageView, classify_channel, parse_package_spec
+from .files import TooLarge, read_bounded
+from .packages import PIP_CHANNEL, PackageView, classify_channel, normalize_name, parse_package_spec
 
 __all__ = ["EnvFile", "read_env_file"]
 
@@ -37,11 +38,9 @@ class EnvFile:
 def read_env_file(path: os.PathLike | str) -> EnvFile:
     file = Path(path)
     try:
-        if file.stat().st_size > MAX_BYTES:
-            raise SpecError(f"{file}: environment file is larger than {MAX_BYTES // 1024} KiB")
-        text = file.read_text(encoding="utf-8")
-    except SpecError:
-        raise
+        text = read_bounded(file, MAX_BYTES)
+    except TooLarge:
+        raise SpecError(f"{file}: environment file is larger than {MAX_BYTES // 1024} KiB") from None
     except FileNotFoundError:
         raise SpecError(f"{file}: no such environment file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -53,9 +52,9 @@ def read_env_file(path: os.PathLike | str) -> EnvFile:
     if unknown:
         log.warning("tfguard: %s: ignoring unknown key(s): %s", file, ", ".join(unknown))
     channels = data.get("channels") or []
-    if not isinstance(channels, list):
-        raise SpecError(f"{file}: 'channels' must be a list")
-    channels = tuple(str(c) for c in channels)
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        raise SpecError(f"{file}: 'channels' must be a list of channel names")
+    channels = tuple(channels)
     deps = data.get("dependencies") or []
     if not isinstance(deps, list):
         raise SpecError(f"{file}: 'dependencies' must be a list")
@@ -71,7 +70,7 @@ def read_env_file(path: os.PathLike | str) -> EnvFile:
             else:
                 packages.append(view if view.channel else _with_channel(view, home))
         else:
-            unchecked.append(str(dep))
+            unchecked.append(f"<{_kind(dep)} in dependencies>")
     return EnvFile(str(file), tuple(packages), tuple(unchecked), channels)
 
 
@@ -106,15 +105,23 @@ def _conda_pin(dep: str) -> PackageView | None:
 def _pip_section(file: Path, dep: dict, packages: list, unchecked: list) -> None:
     for key, value in dep.items():
         if key != "pip" or not isinstance(value, list):
-            log.warning("tfguard: %s: ignoring dependency entry %r", file, key)
+            what = repr(key[:40]) if isinstance(key, str) else _kind(key)
+            log.warning("tfguard: %s: ignoring dependency entry %s: only a pip list is read there", file, what)
             continue
         for item in value:
-            text = str(item).strip()
+            if not isinstance(item, str):
+                unchecked.append(f"pip: <{_kind(item)}>")
+                continue
+            text = item.strip()
             name, sep, version = text.partition("==")
-            if sep and name and version and not any(c in name + version for c in "<>=!*;, ["):
-                packages.append(PackageView(name=name.strip().lower(), version=version.strip(), channel=PIP_CHANNEL))
+            if sep and name and version and not any(c in name + version for c in "<>=!*;, [@"):
+                packages.append(PackageView(name=normalize_name(name), version=version.strip(), channel=PIP_CHANNEL))
             else:
                 unchecked.append(f"pip: {text}")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
 
 
 def _with_channel(view: PackageView, channel: str) -> PackageView:

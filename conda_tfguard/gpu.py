@@ -32,8 +32,8 @@ DRIVER_ENV = "CONDA_PLUGINS_TFGUARD_DRIVER_VERSION"
 CUDA_ENV = "CONDA_OVERRIDE_CUDA"
 NVML_TIMEOUT = 2.0
 
-_DRIVER = re.compile(r"^\d{2,4}(\.\d{1,3}){1,2}$")
-_CUDA = re.compile(r"^\d{1,2}(\.\d{1,2}){0,2}$")
+_DRIVER = re.compile(r"^[0-9]{2,4}(\.[0-9]{1,3}){1,2}$")
+_CUDA = re.compile(r"^[0-9]{1,2}(\.[0-9]{1,2}){0,2}$")
 _NVML_CACHE: dict[str, GpuFacts] = {}
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .errors import KnowledgeError
+from .files import TooLarge, read_bounded
 from .knowledge import (
     MAX_FILE_BYTES,
     SEVERITIES,
@@ -40,21 +41,16 @@ from .versions import parse_specifier, parse_version
 
 __all__ = ["build", "read_yaml"]
 
-_LINE = re.compile(r"^\d+\.\d+$")
+_LINE = re.compile(r"^[0-9]+\.[0-9]+$")
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._\-]*$")
 
 
 def read_yaml(path: Path) -> "_Doc":
     """Parse one knowledge file; a file that is not YAML is a one-line error."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise KnowledgeError(
-                f"{path}: knowledge file is {size // 1024} KiB, over the {MAX_FILE_BYTES // 1024} KiB limit"
-            )
-        text = path.read_text(encoding="utf-8")
-    except KnowledgeError:
-        raise
+        text = read_bounded(path, MAX_FILE_BYTES)
+    except TooLarge:
+        raise KnowledgeError(f"{path}: knowledge file is over the {MAX_FILE_BYTES // 1024} KiB limit") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeError(f"{path}: cannot read knowledge file ({exc})") from None
     from ruamel.yaml import YAML
@@ -147,9 +143,9 @@ class _Builder:
         return value
 
     def flag(self, doc: _Doc, value: Any, keys: tuple) -> bool:
-        text = str(value).strip().lower()
+        text = value.strip().lower() if isinstance(value, str) else None
         if text not in ("true", "false"):
-            raise doc.fail(keys, f"{_where(keys)} must be true or false, not {value!r}")
+            raise doc.fail(keys, f"{_where(keys)} must be true or false, not {_kind(value)}")
         return text == "true"
 
     def texts(self, doc: _Doc, value: Any, keys: tuple, **kw) -> tuple[str, ...]:
@@ -176,7 +172,7 @@ class _Builder:
         if data is None:
             raise doc.fail((), "knowledge file is empty")
         data = self.mapping(doc, data, ())
-        if str(data.get("schema")) != "1":
+        if data.get("schema") != "1":
             raise doc.fail(("schema",), "knowledge file must start with `schema: 1`")
         if "sources" in data:
             self.add_sources(doc, data["sources"], ("sources",))
@@ -218,7 +214,8 @@ class _Builder:
                 datetime.date.fromisoformat(checked)
             except ValueError:
                 raise doc.fail(here + ("checked",), f"source {sid!r}: checked must be a date YYYY-MM-DD") from None
-            self.sources[sid] = Source(sid, url, checked, str(entry.get("title") or ""))
+            title = self.text(doc, entry["title"], here + ("title",)) if "title" in entry else ""
+            self.sources[sid] = Source(sid, url, checked, title)
 
     def add_releases(self, doc: _Doc, value: Any, keys: tuple) -> None:
         for i, entry in enumerate(self.listing(doc, value, keys)):
@@ -327,8 +324,9 @@ class _Builder:
             here = keys + (i,)
             entry = self.mapping(doc, entry, here)
             self.unknown_keys(doc, entry, ("major", "floor", "source"), here)
-            major = str(entry.get("major", "")).strip()
-            if not major.isdigit():
+            major = entry.get("major")
+            major = major.strip() if isinstance(major, str) else ""
+            if not (major.isascii() and major.isdigit()):
                 raise doc.fail(here + ("major",), "major must be a whole number, e.g. 12")
             major = int(major)
             floor = self.mapping(doc, entry.get("floor"), here + ("floor",))
@@ -388,7 +386,7 @@ class _Builder:
                 name=str(name),
                 members=self.texts(doc, entry.get("members"), here + ("members",)),
                 stack=self.flag(doc, entry.get("stack", "false"), here + ("stack",)),
-                follows=str(entry["follows"]) if entry.get("follows") else None,
+                follows=self.text(doc, entry["follows"], here + ("follows",)) if entry.get("follows") else None,
                 source=self.source(doc, entry, here),
             )
 

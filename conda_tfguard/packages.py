@@ -20,6 +20,7 @@ __all__ = [
     "classify_channel",
     "is_tensorflow",
     "might_matter",
+    "normalize_name",
     "parse_package_spec",
     "parse_request",
 ]
@@ -165,6 +166,11 @@ def parse_request(text: str) -> Optional[Request]:
     rest = match.group("rest").strip().lstrip("=").strip()
     version = rest.split()[0] if rest else ""
     return Request(match.group("name").lower(), version, classify_channel(match.group("channel")))
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503 normalisation (``tf_keras`` -> ``tf-keras``): how conda spells pip's names too."""
+    return re.sub(r"[-_.]+", "-", name).lower().strip()
 
 
 def index_by_name(views: Iterable[PackageView]) -> dict[str, list[PackageView]]:

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from .errors import SpecError
-from .packages import PIP_CHANNEL, PackageView, classify_channel, parse_request
+from .versions import conda_spec_contains
+from .packages import PIP_CHANNEL, PackageView, classify_channel, normalize_name, parse_request
 
-__all__ = ["PrefixContents", "owned_dist_dirs", "pip_views", "read_pinned", "read_prefix", "write_pinned"]
+__all__ = ["Pinned", "PrefixContents", "append_pins", "owned_dist_dirs", "pip_views", "read_pinned", "read_prefix"]
 
 log = logging.getLogger("conda.conda_tfguard.prefix")
 
@@ -62,9 +63,12 @@ def read_prefix(prefix: os.PathLike | str) -> PrefixContents:
 
 
 def _read_record(path: Path) -> Optional[tuple[PackageView, list]]:
+    if not path.is_file():  # a FIFO or device here would hang or flood us
+        log.warning("tfguard: skipping %s: not a regular file", path)
+        return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         log.warning("tfguard: skipping %s: not a readable conda record (%s)", path, _short(exc))
         return None
     if not isinstance(data, dict):
@@ -144,43 +148,66 @@ def _dist_identity(entry: Path, match: re.Match) -> tuple[str, str]:
         name = headers.get("Name") or name
         version = headers.get("Version") or version
         break
-    return _normalize(name), version.strip()
-
-
-def _normalize(name: str) -> str:
-    """PEP 503 normalisation, which is also how conda spells these packages."""
-    return re.sub(r"[-_.]+", "-", name).lower().strip()
+    return normalize_name(name), version.strip()
 
 
 # --------------------------------------------------------------------------- pinned
-def read_pinned(prefix: os.PathLike | str) -> list[str]:
-    """The lines of ``conda-meta/pinned`` (empty when there is none)."""
+@dataclass(frozen=True)
+class Pinned:
+    """``conda-meta/pinned`` as it is: its bytes (kept as they are) and the names it pins."""
+
+    path: Path
+    data: bytes
+    names: frozenset[str]
+
+    @property
+    def newline(self) -> bytes:
+        return b"\r\n" if b"\r\n" in self.data else b"\n"
+
+
+def read_pinned(prefix: os.PathLike | str) -> Pinned:
+    """Read ``conda-meta/pinned``; lines conda may not read are named in a warning."""
     path = Path(prefix) / "conda-meta" / "pinned"
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read {path}: {_short(exc)}") from None
-    lines = text.splitlines()
-    for line in lines:
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#") and parse_request(stripped) is None:
-            log.warning("tfguard: %s has a line conda may not read: %r", path, stripped[:80])
-    return lines
+        data = path.read_bytes() if path.exists() else b""
+    except OSError as exc:
+        raise SpecError(f"cannot read {path}: {exc.strerror or _short(exc)}") from None
+    names = set()
+    for raw in data.split(b"\n"):
+        line = raw.decode("utf-8", "replace").strip()
+        if not line or line.startswith("#"):
+            continue
+        request = parse_request(line)
+        if request is None or not _readable_version(request.version):
+            log.warning("tfguard: %s has a line conda may not read: %r", path, line[:80])
+            continue
+        names.add(request.name)
+    return Pinned(path, data, frozenset(names))
 
 
-def write_pinned(prefix: os.PathLike | str, lines: list[str]) -> Path:
-    """Replace ``conda-meta/pinned`` atomically: the old file stays whole on any failure."""
-    meta = Path(prefix) / "conda-meta"
-    target = meta / "pinned"
+def _readable_version(version: str) -> bool:
+    return version in ("", "*") or conda_spec_contains(version, "0") is not None
+
+
+def append_pins(pinned: Pinned, pins: list[str]) -> Path:
+    """Append ``pins`` to ``conda-meta/pinned`` atomically, keeping every byte already there."""
+    newline = pinned.newline
+    data = pinned.data
+    if data and not data.endswith(b"\n"):
+        data += newline
+    data += b"".join(p.encode("utf-8") + newline for p in pins)
+    return _replace(pinned.path, data)
+
+
+def _replace(target: Path, data: bytes) -> Path:
+    """Write ``data`` to ``target`` through a temporary file: the old file stays whole on any failure."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".pinned-", dir=meta)
+        fd, tmp = tempfile.mkstemp(prefix=".pinned-", dir=target.parent)
     except OSError as exc:
         raise SpecError(f"cannot write {target}: {exc.strerror or _short(exc)}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, target)
     except OSError as exc:
         try:

@@ -340,8 +340,7 @@ def _judge(scene: Scene, tf: Tf, view: PackageView, judgement) -> Iterator[Findi
     if channel_spec is not None and not view.from_pip and conda_spec_contains(channel_spec, view.version):
         return
     if parse_version(view.version) is None:
-        yield _finding("unknown", "info", f"cannot read the version of {view.label()}: not checked", [view.label()])
-        return
+        return  # rule_unknown says so, once
     tf_label = f"tensorflow {tf.version}"
     for brk in facts.breaks:
         if brk.package == package and pep440_contains(brk.versions, view.version):
@@ -709,6 +708,11 @@ def rule_unknown(scene: Scene) -> Iterator[Finding]:
             "unknown", "info", f"tensorflow {tf.version}: compatibility not checked, {why}", [tf.view.label()],
             fix="add facts with a knowledge file (setting tfguard_knowledge_file)",
         )
+    for view in scene.proposal.final:
+        family = scene.kb.family_of(view.name)
+        if family is not None and family.name != TENSORFLOW and parse_version(view.version) is None:
+            yield _finding("unknown", "info", f"cannot read the version of {view.label()}: its fit is not checked",
+                           [view.label()])
     for package, newest_known in scene.kb.newest.items():
         if package == TENSORFLOW:
             continue

@@ -29,7 +29,7 @@ __all__ = [
     "pep440_contains",
 ]
 
-_UNDERSCORE = re.compile(r"(?<=\d)_(?=\d)")
+_UNDERSCORE = re.compile(r"(?<=[0-9])_(?=[0-9])")
 _CONDA_OP = re.compile(r"^(>=|<=|==|!=|~=|>|<|=)?\s*(.+)$")
 
 
@@ -39,7 +39,8 @@ def parse_version(text: object) -> Optional[Version]:
     if not isinstance(text, str):
         return None
     text = text.strip()
-    if not text or len(text) > 100:
+    # packaging reads "v2" as 2 and any Unicode digit as a digit; conda reads neither so.
+    if not text or len(text) > 100 or not text[0].isascii() or not text[0].isdigit() or not text.isascii():
         return None
     for candidate in (text, _UNDERSCORE.sub(".", text)):
         try:
