@@ -108,13 +108,14 @@ class Line:
 
 @dataclass(frozen=True)
 class ChannelBuild:
-    """What a conda channel actually built for a TensorFlow line."""
+    """What a conda channel actually built for a TensorFlow line (GPU builds: ``subdirs``)."""
 
     channel: str
     line: str
     python: Optional[tuple[str, ...]]
     cuda: Optional[tuple[str, ...]]
     source: Source
+    subdirs: Optional[tuple[str, ...]] = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ class Variant:
     source: Source
     channels: tuple[str, ...] = ()
     select: Optional[str] = None
+    gpu_select: Optional[str] = None
 
     def match(self, build: str) -> Optional[re.Match]:
         return _regex(self.pattern).search(build)

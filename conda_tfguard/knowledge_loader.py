@@ -362,18 +362,21 @@ class _Builder:
         for i, entry in enumerate(self.listing(doc, value, keys)):
             here = keys + (i,)
             entry = self.mapping(doc, entry, here)
-            self.unknown_keys(doc, entry, ("channel", "tensorflow", "python", "cuda", "source"), here)
+            self.unknown_keys(doc, entry, ("channel", "tensorflow", "python", "cuda", "subdirs", "source"), here)
             channel = self.text(doc, entry.get("channel"), here + ("channel",))
             line = self.text(doc, entry.get("tensorflow"), here + ("tensorflow",))
             if not _LINE.match(line):
                 raise doc.fail(here + ("tensorflow",), f"tensorflow line {line!r} must be MAJOR.MINOR")
             python = self.texts(doc, entry["python"], here + ("python",), version=True) if "python" in entry else None
             cuda = self.texts(doc, entry["cuda"], here + ("cuda",), version=True) if "cuda" in entry else None
-            build = ChannelBuild(channel, line, python, cuda, self.source(doc, entry, here))
+            subdirs = self.texts(doc, entry["subdirs"], here + ("subdirs",)) if "subdirs" in entry else None
+            build = ChannelBuild(channel, line, python, cuda, self.source(doc, entry, here), subdirs)
             earlier = self.channel_builds.get((channel, line))
             if earlier is not None and self.build_origin.get((channel, line)) == doc.path:
                 # One file listing a line twice (build 0 and build 1 of a release): both were built.
-                build = ChannelBuild(channel, line, _union(earlier.python, python), _union(earlier.cuda, cuda), build.source)
+                build = dataclasses.replace(
+                    build, python=_union(earlier.python, python), cuda=_union(earlier.cuda, cuda)
+                )
             self.channel_builds[(channel, line)] = build
             self.build_origin[(channel, line)] = doc.path
 
@@ -394,7 +397,9 @@ class _Builder:
         for i, entry in enumerate(self.listing(doc, value, keys)):
             here = keys + (i,)
             entry = self.mapping(doc, entry, here)
-            self.unknown_keys(doc, entry, ("pattern", "variant", "packages", "channels", "select", "source"), here)
+            self.unknown_keys(
+                doc, entry, ("pattern", "variant", "packages", "channels", "select", "gpu_select", "source"), here
+            )
             pattern = self.text(doc, entry.get("pattern"), here + ("pattern",))
             try:
                 re.compile(pattern)
@@ -408,6 +413,7 @@ class _Builder:
                     source=self.source(doc, entry, here),
                     channels=self.texts(doc, entry["channels"], here + ("channels",)) if "channels" in entry else (),
                     select=self.text(doc, entry["select"], here + ("select",)) if "select" in entry else None,
+                    gpu_select=self.text(doc, entry["gpu_select"], here + ("gpu_select",)) if "gpu_select" in entry else None,
                 )
             )
 

@@ -28,7 +28,10 @@ __all__ = [
 #: What conda itself shows as the channel of a pip-installed package.
 PIP_CHANNEL = "pypi"
 
-_DEFAULTS_PATHS = ("pkgs/main", "pkgs/r", "pkgs/free", "pkgs/msys2", "pkgs/pro")
+_DEFAULTS_PATHS = (
+    "pkgs/main", "pkgs/r", "pkgs/free", "pkgs/msys2", "pkgs/pro",
+    "repo/main", "repo/r", "repo/msys2",  # repo.anaconda.cloud, Anaconda's commercial mirror of defaults
+)
 _SUBDIR = re.compile(r"^(noarch|(linux|osx|win|emscripten|wasi|zos|freebsd)-[a-z0-9_]+)$")
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 _EXACT_SPEC = re.compile(
@@ -77,6 +80,8 @@ def classify_channel(*names: Optional[str]) -> str:
         parts = [p for p in path.split("/") if p]
         if parts and _SUBDIR.match(parts[-1]):
             parts.pop()
+        if "label" in parts[1:]:  # conda-forge/label/cf202003 is still conda-forge
+            parts = parts[: parts.index("label", 1)]
         if not parts:
             continue
         tail2 = "/".join(parts[-2:])
@@ -128,6 +133,7 @@ class Request:
     name: str
     version: str = ""
     channel: str = ""
+    build: str = ""
 
     @property
     def pins_version(self) -> bool:
@@ -164,8 +170,10 @@ def parse_request(text: str) -> Optional[Request]:
     if not match:
         return None
     rest = match.group("rest").strip().lstrip("=").strip()
-    version = rest.split()[0] if rest else ""
-    return Request(match.group("name").lower(), version, classify_channel(match.group("channel")))
+    parts = rest.replace("=", " ", 1).split() if rest and not rest.startswith(("<", ">", "!", "~")) else rest.split()
+    version = parts[0] if parts else ""
+    build = parts[1] if len(parts) > 1 else ""
+    return Request(match.group("name").lower(), version, classify_channel(match.group("channel")), build)
 
 
 def normalize_name(name: str) -> str:

@@ -14,13 +14,15 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from .findings import Finding, GpuFacts, Proposal, sort_findings
 from .knowledge import Family, Knowledge, ReleaseFacts, Source
-from .packages import PackageView, Request, channel_label, index_by_name
+from .packages import PIP_CHANNEL, PackageView, Request, channel_label, index_by_name
 from .versions import conda_spec_contains, line_of, parse_version, pep440_contains
 
 __all__ = ["RULES", "RULE_IDS", "Scene", "evaluate", "fitting_command"]
 
 TENSORFLOW = "tensorflow"
 CUDA_PACKAGES = ("cuda-version", "cudatoolkit")
+#: A conda TensorFlow record that depends on one of these is a GPU build.
+GPU_DEPENDS = frozenset({"__cuda", "cudatoolkit", "cuda-version", "cudnn", "cuda-cudart", "cuda-runtime", "nccl"})
 
 
 def evaluate(proposal: Proposal, knowledge: Knowledge) -> tuple[Finding, ...]:
@@ -41,7 +43,7 @@ class Tf:
     depends: tuple[str, ...]
     variant: Optional[str]
     build_cuda: Optional[str]
-    select: Optional[str]
+    gpu_select: Optional[str]  # the build glob of the GPU build in this build's family
 
     @property
     def version(self) -> str:
@@ -89,43 +91,83 @@ class Scene:
             key = (view.version, view.from_pip)
             same = [m for m in members if (m.version, m.from_pip) == key]
             depends = tuple(d for m in same for d in m.depends)
-            variant = cuda = select = None
+            variant = cuda = gpu_select = None
             for m in same + self.by_name.get("_tflow_select", []):
                 found = self.kb.variant_of(m.name, m.build)
                 if found:
                     variant, cuda, fact = found
-                    select = fact.select
+                    gpu_select = fact.gpu_select
                     break
             if key not in out:
-                out[key] = Tf(view, self.kb.release(view.version), depends, variant, cuda, select)
+                out[key] = Tf(view, self.kb.release(view.version), depends, variant, cuda, gpu_select)
         return list(out.values())
 
     @cached_property
     def cuda_view(self) -> Optional[PackageView]:
+        """The env's conda CUDA package (cuda-version, else cudatoolkit)."""
         for name in CUDA_PACKAGES:
             view = self.one(name)
             if view is not None and not view.from_pip:
                 return view
         return None
 
-    def gpu_need(self, tf: Tf) -> bool:
-        """Does this TensorFlow want a GPU? A GPU build string, or CUDA packages beside a
-        TensorFlow whose build says nothing (a spec without a build, a pip wheel)."""
+    def _pip_wheel(self, prefix: str) -> Optional[PackageView]:
+        return next((v for v in self.proposal.final if v.from_pip and v.name.startswith(prefix)), None)
+
+    def cuda_of(self, tf: Tf) -> Optional[PackageView]:
+        """The CUDA this TensorFlow loads: a pip wheel's own nvidia-* wheels, else conda's."""
+        if tf.view.from_pip:
+            return self._pip_wheel("nvidia-cuda-runtime-cu") or self.cuda_view
+        return self.cuda_view
+
+    def cudnn_of(self, tf: Tf) -> Optional[PackageView]:
+        if tf.view.from_pip:
+            return self._pip_wheel("nvidia-cudnn-cu") or self.one("cudnn")
+        cudnn = self.one("cudnn")
+        return cudnn if cudnn is not None and not cudnn.from_pip else None
+
+    def wants_gpu(self, tf: Tf) -> bool:
+        """Does this TensorFlow set ask for the GPU? A GPU build (string or name), a
+        record that depends on CUDA, a wheel with its nvidia-* wheels, or, for a
+        TensorFlow whose build says nothing, CUDA packages beside it."""
         if tf.variant is not None:
             return tf.variant == "gpu"
+        if tf.depends and not tf.view.from_pip:
+            return any(d.split()[0] in GPU_DEPENDS for d in tf.depends if d.split())
+        if tf.view.from_pip and self._pip_wheel("nvidia-cuda-runtime-cu") is not None:
+            return True
         return self.cuda_view is not None or self.one("cudnn") is not None
+
+    def gpu_inferred(self, tf: Tf) -> bool:
+        """A pip wheel beside conda's CUDA packages, with no nvidia-* wheels of its own:
+        nothing says it loads them (it may run on the CPU, or be set up by hand)."""
+        return tf.view.from_pip and tf.variant is None and self._pip_wheel("nvidia-cuda-runtime-cu") is None
+
+    def no_gpu_on_this_platform(self, tf: Tf) -> bool:
+        """TensorFlow after the last native-Windows GPU release, on native Windows."""
+        fact = self.kb.windows_native_gpu
+        line = line_of(tf.version)
+        return (
+            fact is not None and self.platform.startswith("win") and line is not None
+            and parse_version(line) > parse_version(fact[0])
+        )
+
+    def gpu_need(self, tf: Tf) -> bool:
+        """The set asks for the GPU and this TensorFlow can use one here."""
+        return self.wants_gpu(tf) and not self.no_gpu_on_this_platform(tf)
 
     def needed_cuda(self, tf: Tf) -> Optional[tuple[str, str]]:
         """``(cuda X.Y, where it comes from)`` that this TensorFlow's set needs, if any."""
         if not self.gpu_need(tf):
             return None
-        if self.cuda_view is not None:
-            version = line_of(self.cuda_view.version)
+        cuda = self.cuda_of(tf)
+        if cuda is not None:
+            version = line_of(cuda.version)
             if version:
-                return version, self.cuda_view.label()
+                return version, cuda.label()
         if tf.build_cuda:
             return tf.build_cuda, f"{tf.view.label()} build {tf.view.build}"
-        if tf.facts and tf.facts.gpu and tf.facts.gpu.cuda and tf.view.channel in ("", "pypi"):
+        if tf.facts and tf.facts.gpu and tf.facts.gpu.cuda and tf.view.channel in ("", PIP_CHANNEL):
             return line_of(tf.facts.gpu.cuda) or tf.facts.gpu.cuda, f"{tf.view.label()} (built with CUDA {tf.facts.gpu.cuda})"
         return None
 
@@ -245,6 +287,8 @@ def rule_downgrade(scene: Scene) -> Iterator[Finding]:
     for before, after, kind in scene.downgrades:
         fam = scene.kb.family_of(before.name)
         if fam and fam.stack and fam.name not in scene.requested_families:
+            if kind == "gpu-to-cpu" and _asked_for_a_variant(scene, fam):
+                continue
             unasked.append((before, after, kind, fam))
     if not unasked:
         return
@@ -288,6 +332,16 @@ def rule_downgrade(scene: Scene) -> Iterator[Finding]:
     )
 
 
+def _asked_for_a_variant(scene: Scene, family: Family) -> bool:
+    """``tensorflow-cpu`` or ``tensorflow=*=cpu*``: the user chose the build, not just the name."""
+    for request in scene.proposal.requested:
+        if request.name not in family.members:
+            continue
+        if request.build or scene.kb.variant_of(request.name, "") is not None:
+            return True
+    return False
+
+
 def _member_rank(family: Family, name: str) -> int:
     return family.members.index(name) if name in family.members else len(family.members)
 
@@ -328,7 +382,7 @@ def _removed(scene: Scene, tf: Tf, package: str, judgement) -> Iterator[Finding]
         judgement.declared_rule, judgement.declared_severity,
         f"this transaction removes {gone[0].label()}, which tensorflow {tf.version} needs ({package} {req.declared})",
         [tf.view.label(), f"{gone[0].label()} → removed"],
-        fix=_install(spec, f"tensorflow={tf.version}", channel=_tf_channel(tf)), source=req.source,
+        fix=_install(spec, *_tf_pin(tf), channel=_tf_channel(tf)), source=req.source,
     )
 
 
@@ -373,7 +427,7 @@ def _fix_counterpart(scene: Scene, tf: Tf, view: PackageView) -> str:
         return ""
     if view.from_pip:
         return f"python -m pip install {_quote(spec)}"
-    return _install(spec, f"tensorflow={tf.version}", channel=_tf_channel(tf))
+    return _install(spec, *_tf_pin(tf), channel=_tf_channel(tf))
 
 
 def rule_python(scene: Scene) -> Iterator[Finding]:
@@ -399,12 +453,13 @@ def rule_python(scene: Scene) -> Iterator[Finding]:
             continue
         best = max(supported, key=parse_version)
         where = f" on {channel_label(tf.view.channel)}" if build is not None and build.python else ""
+        fix = _install(f"python={best}", *_tf_pin(tf), channel=_tf_channel(tf))
+        if tf.view.from_pip:
+            fix += f" && python -m pip install tensorflow=={tf.version}"
         yield _finding(
             "python-unsupported", "block",
             f"tensorflow {tf.version}{where} supports Python {', '.join(supported)}, not {py_line}",
-            [tf.view.label(), python.label()],
-            fix=_install(f"python={best}", f"tensorflow={tf.version}", channel=_tf_channel(tf)),
-            source=source,
+            [tf.view.label(), python.label()], fix=fix, source=source,
         )
 
 
@@ -423,7 +478,7 @@ def _channel_allows(tf: Tf, view: PackageView) -> bool:
 
 
 def _cuda_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
-    actual = scene.cuda_view
+    actual = scene.cuda_of(tf)
     gpu = tf.facts.gpu if tf.facts else None
     expected = tf.build_cuda or (gpu.cuda if gpu else None)
     if actual is None or expected is None or _channel_allows(tf, actual):
@@ -432,11 +487,17 @@ def _cuda_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
     if have is None or want is None:
         return
     built = f"the CUDA {expected} of its build {tf.view.build}" if tf.build_cuda else f"CUDA {expected}, which it was built and tested with"
-    fix = _install(f"{actual.name}={line_of(expected)}", f"tensorflow={tf.version}", channel=_tf_channel(tf))
+    fix = _cuda_fix(scene, tf, actual, expected)
     involved = [tf.view.label(), actual.label()]
     if have.release[0] != want.release[0]:
         source = scene.kb.rulebook.cuda_major_must_match
-        if source is not None:
+        if source is None:
+            return
+        if scene.gpu_inferred(tf):  # nothing says this TensorFlow loads that CUDA
+            yield _finding("cuda-mismatch", "warn",
+                           f"{actual.label()} is another CUDA major than tensorflow {tf.version} needs ({built}): "
+                           "it cannot run on the GPU with it", involved, fix=fix, source=source)
+        else:
             yield _finding("cuda-mismatch", "block",
                            f"{actual.label()} is another CUDA major than tensorflow {tf.version} needs: {built}",
                            involved, fix=fix, source=source)
@@ -448,11 +509,30 @@ def _cuda_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
                        involved, fix=fix, source=gpu.source if gpu and not tf.build_cuda else None)
 
 
+def _cuda_fix(scene: Scene, tf: Tf, actual: PackageView, cuda: str) -> str:
+    """Ask for the CUDA this TensorFlow needs, under the name that exists for it."""
+    if actual.from_pip:
+        major = _major_of(cuda)
+        return f"python -m pip install \"tensorflow[and-cuda]=={tf.version}\"" if major and major >= 12 else ""
+    name = "cuda-version" if (_major_of(cuda) or 0) >= 12 else actual.name  # cudatoolkit ends at 11.8
+    return _install(f"{name}={line_of(cuda)}", *_tf_pin(tf), channel=_tf_channel(tf))
+
+
+def _major_of(version: str) -> Optional[int]:
+    parsed = parse_version(version)
+    return parsed.release[0] if parsed else None
+
+
+def _tf_pin(tf: Tf) -> tuple[str, ...]:
+    """``tensorflow=X`` for a conda TensorFlow; nothing for pip's (conda would add a second one)."""
+    return () if tf.view.from_pip else (f"tensorflow={tf.version}",)
+
+
 def _cudnn_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
-    cudnn = scene.one("cudnn")
+    cudnn = scene.cudnn_of(tf)
     gpu = tf.facts.gpu if tf.facts else None
     source = scene.kb.rulebook.cudnn_major_must_match
-    if cudnn is None or cudnn.from_pip or gpu is None or not gpu.cudnn or source is None:
+    if cudnn is None or gpu is None or not gpu.cudnn or source is None:
         return
     if tf.build_cuda or _channel_allows(tf, cudnn):
         return  # a channel build says in its depends which cuDNN it takes
@@ -460,14 +540,14 @@ def _cudnn_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
     if have is None or want is None:
         return
     if have.release[0] != want.release[0] or have.release[:2] < want.release[:2]:
+        severity = "warn" if scene.gpu_inferred(tf) else "block"
+        fix = (f"python -m pip install \"{cudnn.name}>={line_of(gpu.cudnn)},<{want.release[0] + 1}\"" if cudnn.from_pip
+               else _install(f"cudnn>={line_of(gpu.cudnn)},<{want.release[0] + 1}", *_tf_pin(tf), channel=_tf_channel(tf)))
         yield _finding(
-            "cuda-mismatch", "block",
+            "cuda-mismatch", severity,
             f"{cudnn.label()} cannot load under tensorflow {tf.version}, built with cuDNN {gpu.cudnn}: TensorFlow "
             "refuses another cuDNN major or an older minor",
-            [tf.view.label(), cudnn.label()],
-            fix=_install(f"cudnn>={line_of(gpu.cudnn)},<{want.release[0] + 1}", f"tensorflow={tf.version}",
-                         channel=_tf_channel(tf)),
-            source=source,
+            [tf.view.label(), cudnn.label()], fix=fix, source=source,
         )
 
 
@@ -482,10 +562,13 @@ def rule_driver(scene: Scene) -> Iterator[Finding]:
         if need is None:
             continue
         cuda, why = need
-        yield from _driver_verdict(scene.kb, gpu, cuda, why, platform, tf)
+        actual = scene.cuda_of(tf)
+        package = actual.name if actual is not None and not actual.from_pip else None
+        yield from _driver_verdict(scene.kb, gpu, cuda, why, platform, tf, package)
 
 
-def _driver_verdict(kb: Knowledge, gpu: GpuFacts, cuda: str, why: str, platform: str, tf: Tf) -> Iterator[Finding]:
+def _driver_verdict(kb: Knowledge, gpu: GpuFacts, cuda: str, why: str, platform: str, tf: Tf,
+                    cuda_package: Optional[str] = None) -> Iterator[Finding]:
     want = parse_version(cuda)
     if want is None:
         return
@@ -511,12 +594,13 @@ def _driver_verdict(kb: Knowledge, gpu: GpuFacts, cuda: str, why: str, platform:
         runs = f" (it runs CUDA {driver_cuda} at most)" if driver_cuda else ""
         upgrade = f"update the NVIDIA driver to {min_driver} or newer"
         if floor is not None and have >= parse_version(floor[0]):
+            package = cuda_package or ("cuda-version" if major >= 12 else "cudatoolkit")
             yield _finding(
                 "driver-too-old", "warn",
                 f"CUDA {cuda} (needed by {why}) wants driver ≥ {min_driver}; driver {gpu.driver_version} runs it only "
                 f"through minor-version compatibility (PTX JIT may fail: CUDA_ERROR_UNSUPPORTED_PTX_VERSION)",
-                involved, fix=f"{upgrade}, or: {_install(f'cuda-version={driver_cuda}', channel=_tf_channel(tf))}"
-                if driver_cuda else upgrade, source=floor[1].source,
+                involved, fix=f"{upgrade}, or: {_install(f'{package}={driver_cuda}', channel=_tf_channel(tf))}"
+                if driver_cuda and not tf.view.from_pip else upgrade, source=floor[1].source,
             )
             return
         yield _finding(
@@ -563,11 +647,11 @@ def rule_gpu_presence(scene: Scene) -> Iterator[Finding]:
                 fix="install the NVIDIA driver, or set CONDA_OVERRIDE_CUDA / "
                 "CONDA_PLUGINS_TFGUARD_DRIVER_VERSION if the driver is there but hidden",
             )
-        elif gpu.found and tf.variant in ("cpu", "mkl", "eigen"):
+        elif gpu.found and tf.variant in ("cpu", "mkl", "eigen") and not scene.no_gpu_on_this_platform(tf):
             build = scene.kb.channel_build(tf.view.channel, tf.version)
-            if build is None or not build.cuda:
+            if build is None or not build.cuda or (build.subdirs and scene.platform not in build.subdirs):
                 continue
-            glob = _gpu_select(scene, tf)
+            glob = tf.gpu_select
             yield _finding(
                 "gpu-build-without-driver", "warn",
                 f"{tf.view.label()} is a {tf.variant.upper()} build though this machine has an NVIDIA driver "
@@ -580,23 +664,14 @@ def rule_gpu_presence(scene: Scene) -> Iterator[Finding]:
             )
 
 
-def _gpu_select(scene: Scene, tf: Tf) -> Optional[str]:
-    """The build-string glob that selects a GPU build on this TensorFlow's channel."""
-    for variant in scene.kb.variants:
-        if variant.variant == "gpu" and variant.select and tf.view.name in variant.packages:
-            if not variant.channels or tf.view.channel in variant.channels:
-                return variant.select
-    return None
-
-
 def rule_compute_capability(scene: Scene) -> Iterator[Finding]:
     """compute-capability: a GPU older than the release ships kernels for."""
     gpu = scene.proposal.gpu
     if gpu is None or not gpu.gpus:
         return
     for tf in scene.tensorflows:
-        if not scene.gpu_need(tf):
-            continue
+        if not scene.gpu_need(tf) or tf.view.channel not in ("", PIP_CHANNEL):
+            continue  # the kernel facts are about the upstream wheels; a channel build compiles its own
         kernels = scene.kb.min_compute_capability(tf.version)
         if kernels is None:
             continue
@@ -618,7 +693,8 @@ def rule_compute_capability(scene: Scene) -> Iterator[Finding]:
                 f"GPU {index} ({card.name}, compute capability {card.compute_capability}) has no kernels in "
                 f"tensorflow {tf.version} (needs ≥ {kernels.min_compute_capability}){tail}",
                 [tf.view.label()],
-                fix=_install(f"tensorflow={last[-1]}", channel=_tf_channel(tf)) if last else "",
+                fix=(f"python -m pip install \"tensorflow<{_next_line(last[-1])}\"" if tf.view.from_pip
+                     else _install(f"tensorflow={last[-1]}")) if last else "",
                 source=kernels.source,
             )
 
@@ -626,24 +702,30 @@ def rule_compute_capability(scene: Scene) -> Iterator[Finding]:
 def rule_windows(scene: Scene) -> Iterator[Finding]:
     """windows-native-gpu: TensorFlow after 2.10 has no GPU support on native Windows."""
     fact = scene.kb.windows_native_gpu
-    if fact is None or not scene.platform.startswith("win"):
+    if fact is None:
         return
     last, source = fact
     gpu_present = scene.proposal.gpu is not None and scene.proposal.gpu.found
     for tf in scene.tensorflows:
-        version = parse_version(tf.version)
-        if version is None or line_of(version) is None or parse_version(line_of(version)) <= parse_version(last):
+        if not scene.no_gpu_on_this_platform(tf):
             continue
-        wants = scene.gpu_need(tf)
+        wants = scene.wants_gpu(tf)
         if not (wants or gpu_present):
             continue
+        older = (f"python -m pip install \"tensorflow<{_next_line(last)}\"" if tf.view.from_pip
+                 else _install(f"tensorflow={last}", "python<3.11", channel=_tf_channel(tf)))
         yield _finding(
             "windows-native-gpu", "warn" if wants else "info",
             f"tensorflow {tf.version} has no GPU support on native Windows ({last} was the last release with it)",
             [tf.view.label()],
-            fix=f"run TensorFlow in WSL2 for the GPU, or: {_install(f'tensorflow={last}', 'python<3.11')}",
+            fix=f"run TensorFlow in WSL2 for the GPU, or: {older}",
             source=source,
         )
+
+
+def _next_line(line: str) -> str:
+    major, minor = (parse_version(line).release + (0,))[:2]
+    return f"{major}.{minor + 1}"
 
 
 def rule_channel_mix(scene: Scene) -> Iterator[Finding]:

@@ -296,3 +296,87 @@ def test_findings_come_most_severe_first():
     severities = [f.severity for f in found]
     assert severities == sorted(severities, key=["block", "warn", "info"].index)
     assert severities[0] == "block"
+
+
+# --------------------------------------------------------------------------- review regressions
+# Healthy environments a reviewer built by hand; each was once judged wrongly.
+def test_pip_tensorflow_cpu_beside_pytorchs_cuda_is_not_a_gpu_stack():
+    found = findings_for(pkgs("pypi::tensorflow-cpu=2.15.0", "pypi::keras=2.15.0", "conda-forge::cudatoolkit=11.8.0=h0_0",
+                              "python=3.11.9"), gpu=driver("535.104.05"))
+    assert "cuda-mismatch" not in rules_of(found) and "driver-too-old" not in rules_of(found)
+
+
+def test_pip_tensorflow_with_its_own_nvidia_wheels_is_judged_by_them():
+    stack = pkgs("pypi::tensorflow=2.16.1", "pypi::keras=3.3.3", "pypi::nvidia-cuda-runtime-cu12=12.3.101",
+                 "pypi::nvidia-cudnn-cu12=8.9.7.29", "conda-forge::cuda-version=11.8=h0_0", "python=3.11.9")
+    found = findings_for(stack, gpu=driver("470.82.01"))
+    assert "cuda-mismatch" not in rules_of(found)  # PyTorch's conda CUDA 11.8 is not what it loads
+    assert rules_of(found)["driver-too-old"] == "block"  # its CUDA 12.3 wheels need a newer driver
+
+
+def test_pip_tensorflow_beside_another_cuda_major_only_warns():
+    found = findings_for(pkgs("pypi::tensorflow=2.16.1", "pypi::keras=3.3.3", "conda-forge::cuda-version=11.8=h0_0",
+                              "python=3.11.9"))
+    assert rules_of(found)["cuda-mismatch"] == "warn"
+
+
+def test_a_conda_cpu_build_without_cuda_depends_ignores_cudatoolkit():
+    tf = with_depends(pkgs("conda-forge::tensorflow-base=2.4.1=py38h0_0")[0], "python >=3.8,<3.9.0a0", "numpy >=1.19")
+    assert "cuda-mismatch" not in rules_of(findings_for((tf, *pkgs("conda-forge::cudatoolkit=10.2.89=h0_0"))))
+
+
+def test_native_windows_skips_the_cuda_rules_it_cannot_use():
+    found = findings_for(pkgs("pypi::tensorflow=2.15.0", "pypi::keras=2.15.0", "cudatoolkit=11.2.2", "cudnn=8.1.0",
+                              "python=3.10.11"), gpu=driver("470.82.01"), platform="win-64")
+    assert set(rules_of(found)) == {"windows-native-gpu"}
+    [finding] = found
+    assert 'python -m pip install "tensorflow<2.11"' in finding.fix
+
+
+def test_asking_for_the_cpu_build_is_not_an_unasked_swap():
+    before = pkgs("conda-forge::tensorflow=2.16.2=cuda120py311h0_0")
+    after = pkgs("conda-forge::tensorflow=2.16.2=cpu_py311h0_0")
+    for request in ("tensorflow-cpu", "tensorflow=*=cpu*"):
+        from conda_tfguard.packages import parse_request
+
+        assert "tf-downgrade" not in rules_of(findings_for(after, before=before, requested=[parse_request(request)]))
+    assert rules_of(findings_for(after, before=before, requested=asked("tensorflow")))["tf-downgrade"] == "block"
+
+
+def test_fixes_for_pip_tensorflow_do_not_install_a_second_one_from_conda():
+    found = findings_for(pkgs("pypi::tensorflow=2.15.1", "conda-forge::numpy=2.0.0=py311h0_0", "python=3.11.9"))
+    [finding] = [f for f in found if f.rule == "numpy-abi"]
+    assert finding.fix == 'conda install "numpy>=1.23.5,<2.0.0"'
+
+
+def test_the_cuda_fix_names_cuda_version_for_cuda_12():
+    found = findings_for(pkgs("tensorflow=2.15.0", "cudatoolkit=11.8.0"))
+    [finding] = [f for f in found if f.rule == "cuda-mismatch"]
+    assert finding.fix.startswith("conda install cuda-version=12.2")
+
+
+def test_defaults_mkl_build_beside_a_gpu_suggests_the_gpu_build_of_its_own_naming():
+    found = findings_for(pkgs("defaults::tensorflow=2.4.1=mkl_py38h0_0", "python=3.8.18"), gpu=A_DRIVER)
+    [finding] = [f for f in found if f.rule == "gpu-build-without-driver"]
+    assert finding.fix == 'conda install "tensorflow=2.4.1=gpu*"'  # defaults' 2.4 GPU builds are gpu_py*
+
+
+def test_the_maxwell_warning_is_for_upstream_wheels_only():
+    maxwell = GpuFacts(driver_version="550.54.14", gpus=(Gpu("Tesla M60", 8192, "5.2"),))
+    found = findings_for(pkgs("conda-forge::tensorflow=2.17.0=cuda120py311h0_0", "cuda-version=12.4"), gpu=maxwell)
+    assert "compute-capability" not in rules_of(found)
+
+
+def test_an_aarch64_cpu_build_is_not_told_about_linux_64_gpu_builds():
+    found = findings_for(pkgs("conda-forge::tensorflow=2.16.2=cpu_py311h0_0", "python=3.11.9"), gpu=A_DRIVER,
+                         platform="linux-aarch64")
+    assert "gpu-build-without-driver" not in rules_of(found)
+
+
+def test_numpy_2_breaks_the_oldest_releases_too():
+    assert rules_of(findings_for(pkgs("tensorflow=2.4.0", "numpy=2.0.0", "python=3.8")))["numpy-abi"] == "block"
+
+
+def test_apple_and_windows_wheel_names_are_tensorflow_too():
+    found = findings_for(pkgs("pypi::tensorflow-macos=2.12.0", "pypi::numpy=2.0.0", "python=3.11.9"))
+    assert rules_of(found)["numpy-abi"] == "block"

@@ -66,6 +66,8 @@ def test_inexact_specs_are_a_one_line_error(text):
     ("file:///tmp/channels/conda-forge/noarch", "conda-forge"), ("anaconda", "anaconda"),
     ("https://mirror.example.org/conda/anaconda/linux-64", "anaconda"), ("pypi", "pypi"),
     ("https://my.org/channels/internal", "internal"), ("", ""),
+    ("conda-forge/label/cf202003", "conda-forge"), ("https://conda.anaconda.org/conda-forge/label/main/linux-64", "conda-forge"),
+    ("https://repo.anaconda.cloud/repo/main", "defaults"),
 ])
 def test_channels_are_classified_by_name_or_url(raw, expected):
     assert classify_channel(raw) == expected
