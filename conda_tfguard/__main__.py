@@ -8,7 +8,8 @@ import sys
 from typing import Optional, Sequence
 
 from . import __version__
-from .cli import configure_parser, run, standalone_host
+from .arguments import configure_parser
+from .cli import run, standalone_host
 from .errors import TfguardError
 
 

@@ -14,8 +14,7 @@ import sys
 from conda.base.context import context
 from conda.exceptions import ArgumentError
 
-from .cli import Host, configure_parser as _configure_parser, judge, run
-from .errors import TfguardError
+from .arguments import configure_parser
 
 __all__ = ["configure_parser", "execute", "health_check"]
 
@@ -24,11 +23,8 @@ class TfguardArgumentError(ArgumentError):
     """Bad input to a tfguard command: one line, exit status 2."""
 
 
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    _configure_parser(parser)
-
-
-def conda_host() -> Host:
+def conda_host():
+    from .cli import Host
     from .guard import settings, virtual_cuda
 
     current = settings()
@@ -51,6 +47,9 @@ def _locate(name: str) -> str:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from .cli import run
+    from .errors import TfguardError
+
     try:
         return run(args, conda_host(), sys.stdout)
     except TfguardError as exc:
@@ -61,6 +60,8 @@ def health_check(prefix: str, verbose: bool) -> None:
     """``conda doctor``: the same findings as ``conda tfguard status``, in doctor's style."""
     from conda.base.constants import OK_MARK, X_MARK
 
+    from .cli import judge
+    from .errors import TfguardError
     from .findings import Proposal, verdict_of
     from .knowledge import load_knowledge
     from .prefix import read_prefix

@@ -11,21 +11,23 @@ from __future__ import annotations
 import logging
 import shlex
 import sys
-from dataclasses import dataclass
 from itertools import chain
-from typing import Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Optional, Sequence
 
 from conda.base.context import context
-from conda.core.path_actions import Action
 from conda.exceptions import CondaError
 
-from .errors import KnowledgeError, ProbeError
-from .findings import Finding, Proposal, verdict_of
-from .packages import PackageView, Request, classify_channel, is_tensorflow, might_matter
+from .names import is_tensorflow, might_matter
+
+if TYPE_CHECKING:
+    from .findings import Finding
+    from .packages import PackageView
 
 log = logging.getLogger("conda.conda_tfguard")
 
-_requests: dict[str, Request] = {}
+# What the user asked for in this command: name -> (version, channel, build), as conda's
+# match specs said it. Kept raw: turning it into core values waits until TensorFlow is involved.
+_requests: dict[str, tuple[str, str, str]] = {}
 _removals: set[str] = set()
 _judged_by_solve = False
 
@@ -33,13 +35,12 @@ _judged_by_solve = False
 class TfguardBlocked(CondaError):
     """The transaction would break the TensorFlow stack; nothing was changed."""
 
-    def __init__(self, findings: Sequence[Finding], before: str = "before anything was downloaded or linked"):
+    def __init__(self, findings: Sequence["Finding"], before: str = "before anything was downloaded or linked"):
         message = _block_message(findings, before)
         super().__init__(message.replace("%", "%%"), findings=[f.to_dict() for f in findings])
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     mode: str
     ignore: tuple[str, ...]
     knowledge_files: tuple[str, ...]
@@ -71,57 +72,43 @@ def remember_request(specs_to_add: Iterable, specs_to_remove: Iterable) -> None:
             _removals.add(name)
     for spec in specs_to_add:
         try:
-            version = spec.get_raw_value("version")
-            channel = spec.get_raw_value("channel")
-            _requests[spec.name] = Request(
-                spec.name, str(version) if version else "", classify_channel(str(channel) if channel else "")
-            )
+            raw = (spec.get_raw_value("version"), spec.get_raw_value("channel"), spec.get_raw_value("build"))
+            _requests[spec.name] = tuple(str(value) if value else "" for value in raw)
         except Exception:  # an odd spec must not stop the user's command
             continue
+
+
+def _requested() -> tuple:
+    from .packages import Request, classify_channel
+
+    return tuple(Request(name, version, classify_channel(channel), build)
+                 for name, (version, channel, build) in _requests.items())
 
 
 def judge_solution(repodata_fn: str, unlink_precs: Sequence, link_precs: Sequence) -> None:
     """Post-solve: judge the proposed final state; warn, or raise to stop the transaction."""
     global _judged_by_solve
     _judged_by_solve = True
-    _guard(context.target_prefix, unlink_precs, link_precs, tuple(_requests.values()), tuple(sorted(_removals)))
+    guard(context.target_prefix, unlink_precs, link_precs, None, tuple(sorted(_removals)))
 
 
-class ExplicitInstallCheck(Action):
-    """Pre-transaction: installs that never solve (``--file`` lock files) are judged here."""
-
-    def verify(self):
-        self._verified = True
-        if _judged_by_solve:
-            return None
-        requested = tuple(
-            Request(s.name, str(s.get_raw_value("version") or ""), "") for s in (self.update_specs or ())
-        )
-        try:
-            _guard(self.target_prefix, self.unlink_precs or (), self.link_precs or (), requested,
-                   blocked_before="before anything was linked")
-        except TfguardBlocked as blocked:
-            return blocked
-        return None
-
-    def execute(self):
-        pass
-
-    def reverse(self):
-        pass
-
-    def cleanup(self):
-        pass
+def judged_by_solve() -> bool:
+    """Did the post-solve hook already judge this command's transaction?"""
+    return _judged_by_solve
 
 
-def _guard(prefix: str, unlink_precs: Sequence, link_precs: Sequence, requested: tuple[Request, ...],
-           removing: tuple[str, ...] = (), blocked_before: str = "before anything was downloaded or linked") -> None:
+def guard(prefix: str, unlink_precs: Sequence, link_precs: Sequence, requested: Optional[tuple] = None,
+          removing: tuple[str, ...] = (), blocked_before: str = "before anything was downloaded or linked") -> None:
+    """Judge a transaction; warn, or raise :class:`TfguardBlocked` by the configured mode."""
+    if not any(might_matter(r.name) for r in chain(unlink_precs, link_precs)):
+        return  # the fast path: nothing of the TensorFlow stack moves
     current = settings()
     if current.mode == "off":
         return
-    if not any(might_matter(r.name) for r in chain(unlink_precs, link_precs)):
-        return  # the fast path: nothing of the TensorFlow stack moves
+    from .errors import KnowledgeError
+
     try:
+        requested = _requested() if requested is None else requested
         findings = _findings(prefix, unlink_precs, link_precs, requested, removing, current)
     except KnowledgeError as exc:
         _say(f"tfguard: transaction not checked: {exc}")
@@ -139,10 +126,11 @@ def _say(line: str) -> None:
         print(line, file=sys.stderr)
 
 
-def _findings(prefix, unlink_precs, link_precs, requested, removing, current: Settings) -> tuple[Finding, ...]:
+def _findings(prefix, unlink_precs, link_precs, requested, removing, current: Settings) -> tuple:
     from conda.core.prefix_data import PrefixData
 
     from .cli import judge
+    from .findings import Proposal
     from .knowledge import load_knowledge
 
     records = list(PrefixData(prefix).iter_records()) if prefix and PrefixData(prefix).is_environment() else []
@@ -164,8 +152,10 @@ def _findings(prefix, unlink_precs, link_precs, requested, removing, current: Se
     return judge(proposal, knowledge, current.ignore)
 
 
-def view_of(record) -> PackageView:
+def view_of(record) -> "PackageView":
     """A conda record as the core sees it."""
+    from .packages import PackageView, classify_channel
+
     channel = getattr(record, "channel", None)
     return PackageView(
         name=record.name,
@@ -179,7 +169,7 @@ def view_of(record) -> PackageView:
     )
 
 
-def _pip_views(prefix: str, records: Sequence) -> tuple[PackageView, ...]:
+def _pip_views(prefix: str, records: Sequence) -> tuple:
     from pathlib import Path
 
     from .prefix import owned_dist_dirs, pip_views
@@ -191,6 +181,7 @@ def _pip_views(prefix: str, records: Sequence) -> tuple[PackageView, ...]:
 
 
 def _gpu(current: Settings):
+    from .errors import ProbeError
     from .gpu import probe
 
     try:
@@ -209,7 +200,9 @@ def virtual_cuda() -> Optional[str]:
 
 
 # --------------------------------------------------------------------------- output
-def _act(findings: Sequence[Finding], current: Settings, blocked_before: str) -> None:
+def _act(findings: Sequence["Finding"], current: Settings, blocked_before: str) -> None:
+    from .findings import verdict_of
+
     shown = [f for f in findings if f.severity != "info" or context.verbosity > 0]
     if not shown:
         return
@@ -222,7 +215,7 @@ def _act(findings: Sequence[Finding], current: Settings, blocked_before: str) ->
         _say(line)
 
 
-def _detailed_lines(findings: Sequence[Finding]) -> list[str]:
+def _detailed_lines(findings: Sequence["Finding"]) -> list[str]:
     """Finding lines, with each package's before → after under a downgrade."""
     from .report import finding_lines
 
@@ -236,7 +229,7 @@ def _detailed_lines(findings: Sequence[Finding]) -> list[str]:
     return lines
 
 
-def _block_message(findings: Sequence[Finding], before: str) -> str:
+def _block_message(findings: Sequence["Finding"], before: str) -> str:
     command = " ".join(["conda", *map(shlex.quote, sys.argv[1:])]) if len(sys.argv) > 1 else "your conda command"
     return "\n".join([
         f"tfguard stopped this transaction {before}:",
@@ -258,7 +251,7 @@ def hints_for(error: BaseException) -> list[tuple[str, str]]:
         name = type(error).__name__
         if isinstance(error, TfguardBlocked) or not any(word in name for word in _SOLVE_FAILURES):
             return []  # a dry-run exit, a network error...: nothing tfguard can help with
-        asked = [r for r in _requests.values() if might_matter(r.name)]
+        asked = [r for r in _requested() if might_matter(r.name)]
         text = str(error)
         if not asked and "tensorflow" not in text and "keras" not in text:
             return []

@@ -6,9 +6,13 @@ Used by :func:`conda_tfguard.knowledge.load_knowledge`. Every check raises a
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
+import hashlib
+import json
+import os
 import re
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
@@ -46,7 +50,15 @@ _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._\-]*$")
 
 
 def read_yaml(path: Path) -> "_Doc":
-    """Parse one knowledge file; a file that is not YAML is a one-line error."""
+    """Parse one knowledge file; a file that is not YAML is a one-line error.
+
+    The parsed data is kept in a small JSON cache keyed by the file's path, size and
+    modification time: parsing YAML costs ~20 ms, reading the cache ~1 ms, and conda
+    pays this inside every install that touches TensorFlow.
+    """
+    cached = _from_cache(path)
+    if cached is not None:
+        return _Doc(path, None, cached)
     try:
         text = read_bounded(path, MAX_FILE_BYTES)
     except TooLarge:
@@ -67,7 +79,80 @@ def read_yaml(path: Path) -> "_Doc":
         raise KnowledgeError(f"{path}{where}: not valid YAML: {problem}") from None
     except Exception as exc:  # ruamel raises a few non-YAMLError types on odd bytes
         raise KnowledgeError(f"{path}: not valid YAML: {exc}") from None
+    _to_cache(path, data)
     return _Doc(path, text, data)
+
+
+def _small(data: Any, limit: int = 200_000) -> bool:
+    """Fewer than ``limit`` nodes, counting each YAML alias as often as it is used
+    (an alias bomb is tiny as YAML and endless as JSON)."""
+    stack, seen = [data], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > limit:
+            return False
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
+
+
+CACHE_ENV = "TFGUARD_CACHE_DIR"
+_CACHE_FORMAT = "1"
+
+
+def cache_dir() -> Optional[Path]:
+    """Where parsed knowledge is cached: ``$TFGUARD_CACHE_DIR`` (empty: no cache), else
+    the platform's user cache directory."""
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit is not None:
+        return Path(explicit) if explicit.strip() else None
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = str(Path.home() / "Library" / "Caches")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "conda-tfguard"
+
+
+def _cache_file(path: Path) -> Optional[Path]:
+    where = cache_dir()
+    if where is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    digest = hashlib.sha256(f"{_CACHE_FORMAT}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    return where / f"knowledge-{digest[:32]}.json"
+
+
+def _from_cache(path: Path) -> Any:
+    cache = _cache_file(path)
+    if cache is None:
+        return None
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None  # no cache yet, or a broken one: parse the YAML
+    return data if isinstance(data, dict) else None
+
+
+def _to_cache(path: Path, data: Any) -> None:
+    cache = _cache_file(path)
+    if cache is None or not isinstance(data, dict) or not _small(data):
+        return
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".knowledge-", dir=cache.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, cache)
+    except (OSError, TypeError, ValueError, RecursionError):
+        pass  # a read-only home only makes us slower
 
 
 @dataclass
@@ -75,7 +160,7 @@ class _Doc:
     """One parsed file, able to say on which line a bad key sits."""
 
     path: Path
-    text: str
+    text: Optional[str]  # None when the data came from the cache
     data: Any
 
     def fail(self, keys: Sequence[Any], message: str) -> KnowledgeError:
@@ -86,7 +171,8 @@ class _Doc:
         try:
             from ruamel.yaml import YAML
 
-            node = YAML(typ="rt").load(self.text)
+            text = self.text if self.text is not None else read_bounded(self.path, MAX_FILE_BYTES)
+            node = YAML(typ="rt").load(text)
             line = None
             for key in keys:
                 if hasattr(node, "lc"):
@@ -374,9 +460,7 @@ class _Builder:
             earlier = self.channel_builds.get((channel, line))
             if earlier is not None and self.build_origin.get((channel, line)) == doc.path:
                 # One file listing a line twice (build 0 and build 1 of a release): both were built.
-                build = dataclasses.replace(
-                    build, python=_union(earlier.python, python), cuda=_union(earlier.cuda, cuda)
-                )
+                build = build._replace(python=_union(earlier.python, python), cuda=_union(earlier.cuda, cuda))
             self.channel_builds[(channel, line)] = build
             self.build_origin[(channel, line)] = doc.path
 
@@ -435,7 +519,7 @@ class _Builder:
 
     def add_rulebook(self, doc: _Doc, value: Any, keys: tuple) -> None:
         entries = self.mapping(doc, value, keys)
-        self.unknown_keys(doc, entries, [f.name for f in dataclasses.fields(Rulebook)], keys)
+        self.unknown_keys(doc, entries, Rulebook._fields, keys)
         for name, entry in entries.items():
             here = keys + (name,)
             entry = self.mapping(doc, entry, here)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from .errors import SpecError
+from .names import is_tensorflow, might_matter
 
 __all__ = [
     "PIP_CHANNEL",
@@ -39,28 +40,6 @@ _EXACT_SPEC = re.compile(
     r"(?:=(?P<build>[^=\s]+))?$"
 )
 _REQUEST = re.compile(rf"^(?:(?P<channel>[^\s]+?)::)?(?P<name>{_NAME})\s*(?P<rest>.*)$")
-
-# A cheap pre-filter for the solve hooks, so a transaction that cannot concern
-# TensorFlow costs a set lookup and no knowledge-base load. The knowledge base's
-# package families are the truth; tests assert that every family member passes here.
-_WATCHED = frozenset(
-    {
-        "python", "numpy", "numpy-base", "protobuf", "libprotobuf", "h5py",
-        "keras", "keras-nightly", "tf-keras", "_tflow_select", "tensorboard",
-        "cudatoolkit", "cuda-version", "cudnn", "cuda-cudart", "cuda-runtime",
-    }
-)
-
-
-def is_tensorflow(name: str) -> bool:
-    """Whether a package name belongs to TensorFlow itself (any channel's spelling)."""
-    return name.startswith("tensorflow")
-
-
-def might_matter(name: str) -> bool:
-    """Whether a change to this package could change a TensorFlow verdict."""
-    return name in _WATCHED or is_tensorflow(name)
-
 
 def classify_channel(*names: Optional[str]) -> str:
     """One identity for a channel, from whatever conda or a file gives us.

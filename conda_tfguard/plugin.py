@@ -85,7 +85,7 @@ if hasattr(hookspec.CondaSpecs, "conda_pre_transaction_actions"):  # conda >= 25
 
     @plugins.hookimpl
     def conda_pre_transaction_actions() -> Iterable[types.CondaPreTransactionAction]:
-        from .guard import ExplicitInstallCheck
+        from .explicit import ExplicitInstallCheck
 
         yield types.CondaPreTransactionAction(name="tfguard-explicit-install", action=ExplicitInstallCheck)
 

@@ -14,7 +14,6 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -136,6 +135,8 @@ def pip_views(root: Path, owned: set[str]) -> Iterable[PackageView]:
 
 def _dist_identity(entry: Path, match: re.Match) -> tuple[str, str]:
     """Name and version from METADATA / PKG-INFO, else from the directory name."""
+    from email.parser import HeaderParser
+
     name, version = match.group("name"), match.group("version")
     for meta in ("METADATA", "PKG-INFO"):
         path = entry / meta if entry.is_dir() else None

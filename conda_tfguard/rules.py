@@ -8,9 +8,8 @@ knowledge base only; where it is silent the answer is an ``unknown`` finding.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterable, Iterator, Optional, Sequence
+from typing import Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
 
 from .findings import Finding, GpuFacts, Proposal, sort_findings
 from .knowledge import Family, Knowledge, ReleaseFacts, Source
@@ -34,8 +33,7 @@ def evaluate(proposal: Proposal, knowledge: Knowledge) -> tuple[Finding, ...]:
 
 
 # --------------------------------------------------------------------------- the scene
-@dataclass(frozen=True)
-class Tf:
+class Tf(NamedTuple):
     """One TensorFlow in the set: the view, its facts, and its build's variant."""
 
     view: PackageView

@@ -6,6 +6,18 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _knowledge_cache_in_a_temporary_directory(tmp_path_factory):
+    """The parsed-knowledge cache goes to a temporary directory, never the user's home."""
+    previous = os.environ.get("TFGUARD_CACHE_DIR")
+    os.environ["TFGUARD_CACHE_DIR"] = str(tmp_path_factory.mktemp("tfguard-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("TFGUARD_CACHE_DIR", None)
+    else:
+        os.environ["TFGUARD_CACHE_DIR"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _no_machine_gpu_overrides(monkeypatch):
     """Tests describe the machine explicitly: the developer's own overrides must not leak in."""

@@ -145,3 +145,56 @@ def test_a_user_file_overrides_and_extends_the_shipped_one(tmp_path):
 def test_shipped_files_all_start_with_the_schema_line():
     for path in SHIPPED_DIR.glob("*.yaml"):
         assert "schema: 1" in path.read_text(encoding="utf-8"), path
+
+
+# --------------------------------------------------------------------------- the parse cache
+def test_the_parsed_knowledge_is_cached_and_a_broken_cache_is_ignored(tmp_path, monkeypatch):
+    from conda_tfguard import knowledge
+
+    monkeypatch.setenv("TFGUARD_CACHE_DIR", str(tmp_path / "cache"))
+    user = write(tmp_path, """\
+        schema: 1
+        sources: {me: {url: "https://example.org", checked: 2026-11-21}}
+        releases:
+          - tensorflow: "2.15"
+            python: {supported: ["3.12"], source: me}
+        """)
+    knowledge._load.cache_clear()
+    first = load_knowledge([user])
+    cached = sorted((tmp_path / "cache").glob("knowledge-*.json"))
+    assert len(cached) == len(list(SHIPPED_DIR.glob("*.yaml"))) + 1
+    knowledge._load.cache_clear()
+    assert load_knowledge([user]) == first  # read back from the cache
+    for path in cached:
+        path.write_text("{ not json")
+    knowledge._load.cache_clear()
+    assert load_knowledge([user]) == first  # a broken cache is parsed over
+
+
+def test_an_edited_knowledge_file_is_not_served_from_the_cache(tmp_path, monkeypatch):
+    from conda_tfguard import knowledge
+
+    monkeypatch.setenv("TFGUARD_CACHE_DIR", str(tmp_path / "cache"))
+    body = ('schema: 1\nsources: {me: {url: "https://example.org", checked: 2026-11-21}}\n'
+            'releases:\n  - tensorflow: "2.15"\n    python: {supported: ["%s"], source: me}\n')
+    user = tmp_path / "mine.yaml"
+    user.write_text(body % "3.12")
+    knowledge._load.cache_clear()
+    assert load_knowledge([user]).release("2.15.0").python.supported == ("3.12",)
+    user.write_text(body % "3.13-and-more")  # another size, another modification time
+    knowledge._load.cache_clear()
+    with pytest.raises(KnowledgeError, match="mine.yaml:5"):
+        load_knowledge([user])
+    knowledge._load.cache_clear()
+    with pytest.raises(KnowledgeError, match="mine.yaml:5"):
+        load_knowledge([user])  # served from the cache, the line still comes from the file
+
+
+def test_no_cache_when_the_cache_directory_is_set_empty(tmp_path, monkeypatch):
+    from conda_tfguard import knowledge
+    from conda_tfguard.knowledge_loader import cache_dir
+
+    monkeypatch.setenv("TFGUARD_CACHE_DIR", "")
+    assert cache_dir() is None
+    knowledge._load.cache_clear()
+    assert load_knowledge().lines

@@ -8,8 +8,9 @@ Measures, on the machine it runs on (medians of repeated runs):
   TensorFlow in them, and the solve hooks' pre-filter over such transactions;
 * the GPU probe on a machine without an NVIDIA driver;
 * ``python -m conda_tfguard status`` end to end on a fake prefix;
-* where conda is importable: importing the plugin module, and ``conda install --dry-run``
-  of the seed case with the plugin on versus ``--no-plugins``.
+* where conda is importable: importing the plugin module, the post-solve hook on
+  transactions without TensorFlow, and ``conda install --dry-run`` of the seed case (and
+  of an unrelated package) with the plugin on versus ``--no-plugins``, in the same run.
 
 Benchmarks report; they do not pass or fail.
 """
@@ -118,42 +119,82 @@ def bench_plugin_import(results: dict) -> None:
 
 
 def bench_conda_install(results: dict) -> None:
-    """The seed case as ``conda install --dry-run``, plugin on vs ``--no-plugins``."""
+    """The seed case as ``conda install --dry-run``, plugin on vs ``--no-plugins``, same run."""
     try:
         import conda  # noqa: F401
         import conda_package_handling  # noqa: F401
     except ImportError:
         results["conda_install_dry_run"] = "skipped: conda is not importable here"
         return
-    from conda_channels import seed_universe  # the e2e tests' channel builder
+    import contextlib
+    import io
 
-    with tempfile.TemporaryDirectory() as tmp:
+    from conda_channels import build_tf_universe  # the e2e tests' channel builder
+    from conftest import CondaCLI
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
         tmp = Path(tmp)
-        channels = seed_universe(tmp / "channels")
-        env = channels.environ(tmp)
-        conda = [sys.executable, "-m", "conda"]
-        prefix = tmp / "env"
-        subprocess.run(conda + ["create", "-y", "-p", str(prefix), "python=3.9", "tensorflow<2.11"],
-                       env=env, capture_output=True, check=True)
-        install = conda + ["install", "--dry-run", "-y", "-p", str(prefix), "-c", "anaconda", "keras"]
-        warn = {**env, "CONDA_PLUGINS_TFGUARD_MODE": "warn"}
+        cli = CondaCLI(build_tf_universe(tmp / "channels"), "classic", tmp / "base")
+        prefix = cli.prefix("seed")
+        cli("create", "-y", "-p", str(prefix), "python=3.9", "tensorflow<2.11")
+        install = ("install", "--dry-run", "-y", "-p", str(prefix), "--strict-channel-priority", "-c", "anaconda", "keras")
+        # warn mode, so the plugin does all its work and the dry run completes as without it;
+        # mode off loads the plugin (and conda's plugin discovery) but skips the guard.
+        runs = {
+            "no_plugins": lambda: cli("--no-plugins", *install),
+            "plugin_off": lambda: cli(*install, env={"CONDA_PLUGINS_TFGUARD_MODE": "off"}),
+            "plugin_on": lambda: cli(*install, env={"CONDA_PLUGINS_TFGUARD_MODE": "warn"}),
+        }
+        seed = {name: [] for name in runs}
+        for _ in range(7):  # interleaved, so drift on the machine hits all three alike
+            for name, run in runs.items():
+                started = time.perf_counter()
+                run()
+                seed[name].append((time.perf_counter() - started) * 1000)
+        unrelated = ("install", "--dry-run", "-y", "-p", str(prefix), "-c", "conda-forge", "zlib")
+        unrelated_on = median_ms(lambda: cli(*unrelated), 7)
+        unrelated_off = median_ms(lambda: cli(*unrelated, env={"CONDA_PLUGINS_TFGUARD_MODE": "off"}), 7)
+    on, off, none = (statistics.median(seed[k]) for k in ("plugin_on", "plugin_off", "no_plugins"))
+    results["conda_install_dry_run_seed_no_plugins_ms"] = none
+    results["conda_install_dry_run_seed_guard_off_ms"] = off
+    results["conda_install_dry_run_seed_guard_on_ms"] = on
+    results["conda_install_dry_run_seed_guard_overhead_percent"] = (on - off) / off * 100
+    results["conda_install_dry_run_seed_vs_no_plugins_percent"] = (on - none) / none * 100
+    results["conda_install_dry_run_no_tf_guard_on_ms"] = unrelated_on
+    results["conda_install_dry_run_no_tf_guard_off_ms"] = unrelated_off
 
-        def timed(command, environ):
-            return median_ms(lambda: subprocess.run(command, env=environ, capture_output=True), 5)
 
-        on = timed(install, warn)
-        off = timed(install[:3] + ["--no-plugins"] + install[3:], env)
-        results["conda_install_dry_run_plugin_on_ms"] = on
-        results["conda_install_dry_run_no_plugins_ms"] = off
-        results["conda_install_dry_run_overhead_percent"] = (on - off) / off * 100
+def bench_hook_fast_path(results: dict) -> None:
+    """The post-solve hook on a transaction with no TensorFlow-stack package."""
+    try:
+        from conda.base.context import reset_context
+        from conda.models.records import PackageRecord
+    except ImportError:
+        results["post_solve_no_tf_1000_ms"] = "skipped: conda is not importable here"
+        return
+    from conda_tfguard.guard import judge_solution
+
+    reset_context()
+    for size in (10, 100, 1000):
+        records = tuple(PackageRecord(name=f"lib{i}", version="1.0", build="h0_0", build_number=0,
+                                      channel="conda-forge", subdir="linux-64") for i in range(size))
+        results[f"post_solve_no_tf_{size}_ms"] = median_ms(lambda: judge_solution("repodata.json", (), records), 200)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
+    # Measure what an installed package does: with its bytecode compiled (conda and pip
+    # compile it at install time), not recompiled from source on every start.
+    import compileall
+
+    import conda_tfguard
+
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    compileall.compile_dir(Path(conda_tfguard.__file__).parent, quiet=1)
     results: dict = {"python": sys.version.split()[0], "machine": os.uname().machine, "cpus": os.cpu_count()}
-    for bench in (bench_core, bench_probe, bench_status, bench_plugin_import, bench_conda_install):
+    for bench in (bench_core, bench_probe, bench_status, bench_plugin_import, bench_hook_fast_path, bench_conda_install):
         bench(results)
     if args.json:
         print(json.dumps(results, indent=2))
