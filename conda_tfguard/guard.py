@@ -105,8 +105,11 @@ def guard(prefix: str, unlink_precs: Sequence, link_precs: Sequence, requested: 
     current = settings()
     if current.mode == "off":
         return
+    from time import perf_counter
+
     from .errors import KnowledgeError
 
+    started = perf_counter()
     try:
         requested = _requested() if requested is None else requested
         findings = _findings(prefix, unlink_precs, link_precs, requested, removing, current)
@@ -117,6 +120,7 @@ def guard(prefix: str, unlink_precs: Sequence, link_precs: Sequence, requested: 
         _say(f"tfguard: internal error, transaction not checked ({type(exc).__name__}: {exc}); -v shows more")
         log.debug("tfguard: traceback", exc_info=True)
         return
+    log.debug("tfguard: judged the transaction in %.1f ms", (perf_counter() - started) * 1000)
     _act(findings, current, blocked_before)
 
 

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
@@ -202,6 +201,8 @@ def append_pins(pinned: Pinned, pins: list[str]) -> Path:
 
 def _replace(target: Path, data: bytes) -> Path:
     """Write ``data`` to ``target`` through a temporary file: the old file stays whole on any failure."""
+    import tempfile
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=".pinned-", dir=target.parent)
     except OSError as exc:

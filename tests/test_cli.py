@@ -225,7 +225,9 @@ def test_pin_that_cannot_write_leaves_pinned_whole(capsys, tmp_path, monkeypatch
         raise PermissionError(13, "Permission denied")
 
     if failing == "mkstemp":
-        monkeypatch.setattr(prefix_module.tempfile, "mkstemp", denied)
+        import tempfile
+
+        monkeypatch.setattr(tempfile, "mkstemp", denied)
     else:
         monkeypatch.setattr(prefix_module.os, "replace", denied)
     prefix = make_prefix(tmp_path / "env", CLEAN_TF215, pinned="scipy 1.11.*\n")

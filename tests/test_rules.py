@@ -17,6 +17,11 @@ KERAS_TF25 = "https://github.com/tensorflow/tensorflow/issues/49172"
 GPU_TO_MKL = "https://github.com/ContinuumIO/anaconda-issues/issues/13063"
 CUDNN_OLDER = "https://github.com/NVIDIA/tensorflow/issues/83"
 PROTOBUF4 = "https://github.com/tensorflow/tensorflow/issues/56266"
+PY312 = "https://github.com/tensorflow/tensorflow/issues/62054"
+WIN_NO_GPU = "https://github.com/tensorflow/tensorflow/issues/60237"
+DRIVER_OLD = "https://github.com/tensorflow/tensorflow/issues/21832"
+MIXED_CHANNELS = "https://github.com/conda/conda/issues/7467"
+PIP_OVER_CONDA = "https://github.com/tensorflow/tensorflow/pull/5856"
 
 
 # --------------------------------------------------------------------------- requirements
@@ -71,7 +76,7 @@ def test_a_channel_build_is_judged_by_its_own_depends():
 
 # --------------------------------------------------------------------------- python
 PYTHON_CASES = [
-    ("tf 2.15 has no cp312 wheels", ["tensorflow=2.15.0", "python=3.12.4"], "block"),
+    (PY312 + " (tf 2.15 has no cp312 wheels)", ["tensorflow=2.15.0", "python=3.12.4"], "block"),
     ("tf 2.16 has cp312 wheels", ["tensorflow=2.16.1", "python=3.12.4"], None),
     ("tf 2.21 dropped python 3.9", ["tensorflow=2.21.0", "python=3.9.18"], "block"),
     ("conda-forge built tf 2.16 for 3.12", ["conda-forge::tensorflow=2.16.2=cpu_py312h0_0", "python=3.12.4"], None),
@@ -170,7 +175,7 @@ def driver(version: str) -> GpuFacts:
 
 
 DRIVER_CASES = [
-    ("driver 470 cannot run CUDA 12.2", driver("470.82.01"), "block"),
+    (DRIVER_OLD + " (driver 470 cannot run CUDA 12.2)", driver("470.82.01"), "block"),
     ("driver 550 runs CUDA 12.2", driver("550.54.14"), None),
     ("driver 530 runs 12.2 only by minor-version compatibility", driver("530.30.02"), "warn"),
     ("__cuda says 11.4", GpuFacts(cuda_driver="11.4", origin="__cuda"), "block"),
@@ -222,7 +227,7 @@ def test_cpu_build_without_gpu_says_nothing():
     assert not findings_for(pkgs("conda-forge::tensorflow=2.15.0=cpu_py311h0_0", "python=3.11.9"), gpu=NO_DRIVER)
 
 
-def test_maxwell_gpu_has_no_kernels_from_tf_217():
+def test_maxwell_gpu_has_no_kernels_from_tf_217():  # TF 2.17.0 release notes, the knowledge base's source
     maxwell = GpuFacts(driver_version="550.54.14", gpus=(Gpu("Tesla M60", 8192, "5.2"),))
     [finding] = [f for f in findings_for(pkgs("tensorflow=2.17.0", "cuda-version=12.3"), gpu=maxwell)
                  if f.rule == "compute-capability"]
@@ -231,7 +236,7 @@ def test_maxwell_gpu_has_no_kernels_from_tf_217():
     assert "compute-capability" not in rules_of(findings_for(pkgs("tensorflow=2.17.0", "cuda-version=12.3"), gpu=A_DRIVER))
 
 
-def test_native_windows_has_no_gpu_after_tf_210():
+def test_native_windows_has_no_gpu_after_tf_210():  # WIN_NO_GPU
     found = findings_for(pkgs("tensorflow=2.15.0", "cudatoolkit=11.8.0"), platform="win-64")
     [finding] = [f for f in found if f.rule == "windows-native-gpu"]
     assert finding.severity == "warn" and "WSL2" in finding.fix
@@ -240,7 +245,7 @@ def test_native_windows_has_no_gpu_after_tf_210():
 
 
 # --------------------------------------------------------------------------- channels and pip
-def test_channel_mix_names_which_package_comes_from_where():
+def test_channel_mix_names_which_package_comes_from_where():  # MIXED_CHANNELS
     found = findings_for(pkgs("defaults::tensorflow=2.10.0=mkl_py39h0_0", "anaconda::keras=2.10.0=py39h0_0",
                               "conda-forge::numpy=1.23.5=py39h0_0"))
     [finding] = [f for f in found if f.rule == "channel-mix"]
@@ -255,7 +260,7 @@ def test_one_channel_is_not_a_mix():
     assert "channel-mix" not in rules_of(found)
 
 
-def test_pip_tensorflow_beside_conda_tensorflow_is_reported():
+def test_pip_tensorflow_beside_conda_tensorflow_is_reported():  # PIP_OVER_CONDA
     found = findings_for(pkgs("conda-forge::tensorflow=2.15.0=cpu_py311h0_0", "pypi::tensorflow=2.16.1",
                               "conda-forge::numpy=1.26.4=py311h0_0", "pypi::numpy=2.0.0", "python=3.11"))
     shadows = [f for f in found if f.rule == "pip-shadow"]

@@ -118,13 +118,29 @@ def bench_plugin_import(results: dict) -> None:
     results["plugin_import_ms"] = statistics.median(samples)
 
 
-def bench_conda_install(results: dict) -> None:
+def _add_filler(channel_root: Path, count: int) -> None:
+    """Pad each sub-channel's linux-64 repodata with ``count`` unrelated records, so conda's
+    own work (reading repodata, solving) is closer to a real channel's. A dry run never
+    downloads, so the records need no package files."""
+    for sub in ("pkgs/main", "anaconda", "conda-forge"):
+        path = channel_root / sub / "linux-64" / "repodata.json"
+        repodata = json.loads(path.read_text())
+        for i in range(count):
+            deps = [f"filler-{sub.replace('/', '-')}-{i - 1} >=1.0"] if i % 10 else []
+            repodata["packages"][f"filler-{sub.replace('/', '-')}-{i}-1.0-h0_0.tar.bz2"] = {
+                "name": f"filler-{sub.replace('/', '-')}-{i}", "version": "1.0", "build": "h0_0",
+                "build_number": 0, "depends": deps, "subdir": "linux-64", "md5": "0" * 32, "size": 1,
+            }
+        path.write_text(json.dumps(repodata))
+
+
+def bench_conda_install(results: dict, filler: int = 0) -> None:
     """The seed case as ``conda install --dry-run``, plugin on vs ``--no-plugins``, same run."""
     try:
         import conda  # noqa: F401
         import conda_package_handling  # noqa: F401
     except ImportError:
-        results["conda_install_dry_run"] = "skipped: conda is not importable here"
+        results["dry_run"] = "skipped: conda is not importable here"
         return
     import contextlib
     import io
@@ -134,7 +150,10 @@ def bench_conda_install(results: dict) -> None:
 
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
         tmp = Path(tmp)
-        cli = CondaCLI(build_tf_universe(tmp / "channels"), "classic", tmp / "base")
+        channel = build_tf_universe(tmp / "channels")
+        if filler:
+            _add_filler(tmp / "channels", filler)
+        cli = CondaCLI(channel, "classic", tmp / "base")
         prefix = cli.prefix("seed")
         cli("create", "-y", "-p", str(prefix), "python=3.9", "tensorflow<2.11")
         install = ("install", "--dry-run", "-y", "-p", str(prefix), "--strict-channel-priority", "-c", "anaconda", "keras")
@@ -155,13 +174,14 @@ def bench_conda_install(results: dict) -> None:
         unrelated_on = median_ms(lambda: cli(*unrelated), 7)
         unrelated_off = median_ms(lambda: cli(*unrelated, env={"CONDA_PLUGINS_TFGUARD_MODE": "off"}), 7)
     on, off, none = (statistics.median(seed[k]) for k in ("plugin_on", "plugin_off", "no_plugins"))
-    results["conda_install_dry_run_seed_no_plugins_ms"] = none
-    results["conda_install_dry_run_seed_guard_off_ms"] = off
-    results["conda_install_dry_run_seed_guard_on_ms"] = on
-    results["conda_install_dry_run_seed_guard_overhead_percent"] = (on - off) / off * 100
-    results["conda_install_dry_run_seed_vs_no_plugins_percent"] = (on - none) / none * 100
-    results["conda_install_dry_run_no_tf_guard_on_ms"] = unrelated_on
-    results["conda_install_dry_run_no_tf_guard_off_ms"] = unrelated_off
+    tag = f"dry_run_{filler}_filler" if filler else "dry_run"
+    results[f"{tag}_seed_no_plugins_ms"] = none
+    results[f"{tag}_seed_guard_off_ms"] = off
+    results[f"{tag}_seed_guard_on_ms"] = on
+    results[f"{tag}_seed_guard_overhead_percent"] = (on - off) / off * 100
+    results[f"{tag}_seed_vs_no_plugins_percent"] = (on - none) / none * 100
+    results[f"{tag}_no_tf_guard_on_ms"] = unrelated_on
+    results[f"{tag}_no_tf_guard_off_ms"] = unrelated_off
 
 
 def bench_hook_fast_path(results: dict) -> None:
@@ -184,6 +204,8 @@ def bench_hook_fast_path(results: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--filler", type=int, nargs="*", default=[0, 20000], metavar="N",
+                        help="unrelated records added to each channel for the conda dry runs (default: 0 and 20000)")
     args = parser.parse_args()
     # Measure what an installed package does: with its bytecode compiled (conda and pip
     # compile it at install time), not recompiled from source on every start.
@@ -194,8 +216,10 @@ def main() -> int:
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     compileall.compile_dir(Path(conda_tfguard.__file__).parent, quiet=1)
     results: dict = {"python": sys.version.split()[0], "machine": os.uname().machine, "cpus": os.cpu_count()}
-    for bench in (bench_core, bench_probe, bench_status, bench_plugin_import, bench_hook_fast_path, bench_conda_install):
+    for bench in (bench_core, bench_probe, bench_status, bench_plugin_import, bench_hook_fast_path):
         bench(results)
+    for filler in args.filler:
+        bench_conda_install(results, filler)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
