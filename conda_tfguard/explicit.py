@@ -17,7 +17,7 @@ __all__ = ["ExplicitInstallCheck"]
 class ExplicitInstallCheck(Action):
     def verify(self):
         self._verified = True
-        if guard.judged_by_solve():
+        if guard.take_judged_by_solve():
             return None  # the post-solve hook has judged this transaction already
         from .packages import Request
 

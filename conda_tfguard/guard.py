@@ -89,12 +89,18 @@ def judge_solution(repodata_fn: str, unlink_precs: Sequence, link_precs: Sequenc
     """Post-solve: judge the proposed final state; warn, or raise to stop the transaction."""
     global _judged_by_solve
     _judged_by_solve = True
-    guard(context.target_prefix, unlink_precs, link_precs, None, tuple(sorted(_removals)))
+    try:
+        guard(context.target_prefix, unlink_precs, link_precs, None, tuple(sorted(_removals)))
+    finally:  # the next solve in this process (conda used as a library) starts afresh
+        _requests.clear()
+        _removals.clear()
 
 
-def judged_by_solve() -> bool:
-    """Did the post-solve hook already judge this command's transaction?"""
-    return _judged_by_solve
+def take_judged_by_solve() -> bool:
+    """Did the post-solve hook judge the transaction about to run? (Asking resets it.)"""
+    global _judged_by_solve
+    judged, _judged_by_solve = _judged_by_solve, False
+    return judged
 
 
 def guard(prefix: str, unlink_precs: Sequence, link_precs: Sequence, requested: Optional[tuple] = None,
@@ -118,7 +124,10 @@ def guard(prefix: str, unlink_precs: Sequence, link_precs: Sequence, requested: 
         return
     except Exception as exc:  # fail open, loudly
         _say(f"tfguard: internal error, transaction not checked ({type(exc).__name__}: {exc}); -v shows more")
-        log.debug("tfguard: traceback", exc_info=True)
+        if context.verbosity > 0 and not context.quiet:
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
         return
     log.debug("tfguard: judged the transaction in %.1f ms", (perf_counter() - started) * 1000)
     _act(findings, current, blocked_before)

@@ -19,6 +19,7 @@ __all__ = [
     "Request",
     "channel_label",
     "classify_channel",
+    "depend_spec",
     "is_tensorflow",
     "might_matter",
     "normalize_name",
@@ -96,13 +97,6 @@ class PackageView:
         """``tensorflow 2.10.0 (defaults)``."""
         return f"{self.name} {self.version} ({channel_label(self.channel)})"
 
-    def depend_spec(self, name: str) -> Optional[str]:
-        """The version expression this package's ``depends`` puts on ``name`` (or None)."""
-        for dep in self.depends:
-            parts = dep.split()
-            if parts and parts[0] == name:
-                return parts[1] if len(parts) > 1 else "*"
-        return None
 
 
 @dataclass(frozen=True)
@@ -153,6 +147,15 @@ def parse_request(text: str) -> Optional[Request]:
     version = parts[0] if parts else ""
     build = parts[1] if len(parts) > 1 else ""
     return Request(match.group("name").lower(), version, classify_channel(match.group("channel")), build)
+
+
+def depend_spec(depends: Iterable[str], name: str) -> Optional[str]:
+    """The version expression ``depends`` puts on ``name`` (``*`` for any), or None."""
+    for dep in depends:
+        parts = dep.split()
+        if parts and parts[0] == name:
+            return parts[1] if len(parts) > 1 else "*"
+    return None
 
 
 def normalize_name(name: str) -> str:

@@ -1,27 +1,34 @@
 """The rules: a proposed package set in, findings out. Pure; never raises on odd input.
 
-Each rule is a function ``(Scene) -> Iterable[Finding]`` listed in :data:`RULES`. A
-:class:`Scene` is built once per proposal and holds what several rules need (the
-TensorFlow packages, their facts, the CUDA the set needs). Facts come from the
+Each rule is a function ``(Scene) -> Iterable[Finding]`` listed in :data:`RULES`; the
+:class:`~conda_tfguard.scene.Scene` holds what several rules need, and
+:mod:`conda_tfguard.fixes` writes the commands they suggest. Facts come from the
 knowledge base only; where it is silent the answer is an ``unknown`` finding.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
+from typing import Callable, Iterable, Iterator, Optional
 
 from .findings import Finding, GpuFacts, Proposal, sort_findings
-from .knowledge import Family, Knowledge, ReleaseFacts, Source
-from .packages import PIP_CHANNEL, PackageView, Request, channel_label, index_by_name
+from .fixes import (
+    fitting_command,
+    fitting_spec,
+    install_command,
+    lines_accepting,
+    major_of,
+    next_line,
+    pin,
+    quote,
+    tf_channel,
+    tf_pin,
+)
+from .knowledge import Family, Knowledge, Source
+from .packages import PIP_CHANNEL, PackageView, channel_label
+from .scene import TENSORFLOW, Scene, Tf
 from .versions import conda_spec_contains, line_of, parse_version, pep440_contains
 
-__all__ = ["RULES", "RULE_IDS", "Scene", "evaluate", "fitting_command"]
-
-TENSORFLOW = "tensorflow"
-CUDA_PACKAGES = ("cuda-version", "cudatoolkit")
-#: A conda TensorFlow record that depends on one of these is a GPU build.
-GPU_DEPENDS = frozenset({"__cuda", "cudatoolkit", "cuda-version", "cudnn", "cuda-cudart", "cuda-runtime", "nccl"})
+__all__ = ["RULES", "RULE_IDS", "evaluate", "fitting_command"]
 
 
 def evaluate(proposal: Proposal, knowledge: Knowledge) -> tuple[Finding, ...]:
@@ -32,253 +39,11 @@ def evaluate(proposal: Proposal, knowledge: Knowledge) -> tuple[Finding, ...]:
     return sort_findings(finding for rule in RULES for finding in rule(scene))
 
 
-# --------------------------------------------------------------------------- the scene
-class Tf(NamedTuple):
-    """One TensorFlow in the set: the view, its facts, and its build's variant."""
-
-    view: PackageView
-    facts: Optional[ReleaseFacts]
-    depends: tuple[str, ...]
-    variant: Optional[str]
-    build_cuda: Optional[str]
-    gpu_select: Optional[str]  # the build glob of the GPU build in this build's family
-
-    @property
-    def version(self) -> str:
-        return self.view.version
-
-    def depend_spec(self, name: str) -> Optional[str]:
-        for dep in self.depends:
-            parts = dep.split()
-            if parts and parts[0] == name:
-                return parts[1] if len(parts) > 1 else "*"
-        return None
-
-
-class Scene:
-    def __init__(self, proposal: Proposal, knowledge: Knowledge) -> None:
-        self.proposal = proposal
-        self.kb = knowledge
-        self.by_name = index_by_name(proposal.final)
-        self.before_by_name = index_by_name(v for v in proposal.before if not v.from_pip)
-        self.platform = proposal.platform or ""
-
-    # -- lookups
-    def family(self, view: PackageView) -> Optional[Family]:
-        return self.kb.family_of(view.name)
-
-    def views_of_family(self, family: str, *, pip: Optional[bool] = None) -> list[PackageView]:
-        fam = self.kb.families.get(family)
-        if fam is None:
-            return []
-        out = [v for m in fam.members for v in self.by_name.get(m, ())]
-        return [v for v in out if pip is None or v.from_pip == pip]
-
-    def one(self, name: str) -> Optional[PackageView]:
-        """The conda view of a package if there is one, else the pip one."""
-        views = self.by_name.get(name, [])
-        conda = [v for v in views if not v.from_pip]
-        return (conda or views or [None])[0]
-
-    @cached_property
-    def tensorflows(self) -> list[Tf]:
-        """Each distinct TensorFlow version in the set (conda and pip judged apart)."""
-        members = self.views_of_family(TENSORFLOW)
-        out: dict[tuple[str, bool], Tf] = {}
-        for view in members:
-            key = (view.version, view.from_pip)
-            same = [m for m in members if (m.version, m.from_pip) == key]
-            depends = tuple(d for m in same for d in m.depends)
-            variant = cuda = gpu_select = None
-            for m in same + self.by_name.get("_tflow_select", []):
-                found = self.kb.variant_of(m.name, m.build)
-                if found:
-                    variant, cuda, fact = found
-                    gpu_select = fact.gpu_select
-                    break
-            if key not in out:
-                out[key] = Tf(view, self.kb.release(view.version), depends, variant, cuda, gpu_select)
-        return list(out.values())
-
-    @cached_property
-    def cuda_view(self) -> Optional[PackageView]:
-        """The env's conda CUDA package (cuda-version, else cudatoolkit)."""
-        for name in CUDA_PACKAGES:
-            view = self.one(name)
-            if view is not None and not view.from_pip:
-                return view
-        return None
-
-    def _pip_wheel(self, prefix: str) -> Optional[PackageView]:
-        return next((v for v in self.proposal.final if v.from_pip and v.name.startswith(prefix)), None)
-
-    def cuda_of(self, tf: Tf) -> Optional[PackageView]:
-        """The CUDA this TensorFlow loads: a pip wheel's own nvidia-* wheels, else conda's."""
-        if tf.view.from_pip:
-            return self._pip_wheel("nvidia-cuda-runtime-cu") or self.cuda_view
-        return self.cuda_view
-
-    def cudnn_of(self, tf: Tf) -> Optional[PackageView]:
-        if tf.view.from_pip:
-            return self._pip_wheel("nvidia-cudnn-cu") or self.one("cudnn")
-        cudnn = self.one("cudnn")
-        return cudnn if cudnn is not None and not cudnn.from_pip else None
-
-    def wants_gpu(self, tf: Tf) -> bool:
-        """Does this TensorFlow set ask for the GPU? A GPU build (string or name), a
-        record that depends on CUDA, a wheel with its nvidia-* wheels, or, for a
-        TensorFlow whose build says nothing, CUDA packages beside it."""
-        if tf.variant is not None:
-            return tf.variant == "gpu"
-        if tf.depends and not tf.view.from_pip:
-            return any(d.split()[0] in GPU_DEPENDS for d in tf.depends if d.split())
-        if tf.view.from_pip and self._pip_wheel("nvidia-cuda-runtime-cu") is not None:
-            return True
-        return self.cuda_view is not None or self.one("cudnn") is not None
-
-    def gpu_inferred(self, tf: Tf) -> bool:
-        """A pip wheel beside conda's CUDA packages, with no nvidia-* wheels of its own:
-        nothing says it loads them (it may run on the CPU, or be set up by hand)."""
-        return tf.view.from_pip and tf.variant is None and self._pip_wheel("nvidia-cuda-runtime-cu") is None
-
-    def no_gpu_on_this_platform(self, tf: Tf) -> bool:
-        """TensorFlow after the last native-Windows GPU release, on native Windows."""
-        fact = self.kb.windows_native_gpu
-        line = line_of(tf.version)
-        return (
-            fact is not None and self.platform.startswith("win") and line is not None
-            and parse_version(line) > parse_version(fact[0])
-        )
-
-    def gpu_need(self, tf: Tf) -> bool:
-        """The set asks for the GPU and this TensorFlow can use one here."""
-        return self.wants_gpu(tf) and not self.no_gpu_on_this_platform(tf)
-
-    def needed_cuda(self, tf: Tf) -> Optional[tuple[str, str]]:
-        """``(cuda X.Y, where it comes from)`` that this TensorFlow's set needs, if any."""
-        if not self.gpu_need(tf):
-            return None
-        cuda = self.cuda_of(tf)
-        if cuda is not None:
-            version = line_of(cuda.version)
-            if version:
-                return version, cuda.label()
-        if tf.build_cuda:
-            return tf.build_cuda, f"{tf.view.label()} build {tf.view.build}"
-        if tf.facts and tf.facts.gpu and tf.facts.gpu.cuda and tf.view.channel in ("", PIP_CHANNEL):
-            return line_of(tf.facts.gpu.cuda) or tf.facts.gpu.cuda, f"{tf.view.label()} (built with CUDA {tf.facts.gpu.cuda})"
-        return None
-
-    @cached_property
-    def requested_families(self) -> set[str]:
-        """Families the user pinned to a version, plus the families that follow them."""
-        pinned = set()
-        for request in self.proposal.requested:
-            fam = self.kb.family_of(request.name)
-            if request.pins_version:
-                pinned.add(fam.name if fam else request.name)
-        for fam in self.kb.families.values():
-            if fam.follows in pinned:
-                pinned.add(fam.name)
-        return pinned
-
-    def requested(self, name: str) -> Optional[Request]:
-        for request in self.proposal.requested:
-            if request.name == name:
-                return request
-        return None
-
-    @cached_property
-    def downgrades(self) -> list[tuple[PackageView, PackageView, str]]:
-        """``(before, after, kind)`` for every family package that goes down or GPU->CPU."""
-        out = []
-        for name, befores in sorted(self.before_by_name.items()):
-            if self.kb.family_of(name) is None:
-                continue
-            after = next((v for v in self.by_name.get(name, ()) if not v.from_pip), None)
-            if after is None:
-                continue
-            old, new = parse_version(befores[0].version), parse_version(after.version)
-            if old is not None and new is not None and new < old:
-                out.append((befores[0], after, "downgrade"))
-            elif self._variant(befores[0]) == "gpu" and self._variant(after) not in (None, "gpu"):
-                out.append((befores[0], after, "gpu-to-cpu"))
-        return out
-
-    def _variant(self, view: PackageView) -> Optional[str]:
-        found = self.kb.variant_of(view.name, view.build)
-        return found[0] if found else None
-
-
-# --------------------------------------------------------------------------- helpers
 def _finding(rule: str, severity: str, message: str, packages: Iterable[str] = (),
              fix: str = "", source: Optional[Source] = None) -> Finding:
     return Finding(rule, severity, message, tuple(packages), fix, source.url if source else "")
 
 
-def _quote(spec: str) -> str:
-    return f'"{spec}"' if any(c in spec for c in '<>|*!, ') else spec
-
-
-def _install(*specs: str, channel: str = "") -> str:
-    """A conda command line that asks for ``specs`` from ``channel``."""
-    prefix = "conda install"
-    if channel and channel not in ("defaults", "pypi"):
-        prefix += f" -c {channel}"
-    return " ".join([prefix, *(_quote(s) for s in specs if s)])
-
-
-def _pin(view: PackageView) -> str:
-    return f"{view.name}={view.version}"
-
-
-def _negate(spec: str) -> Optional[str]:
-    """The complement of a one-sided specifier (``>=2`` -> ``<2``), else ``None``."""
-    spec = spec.strip()
-    for op, neg in ((">=", "<"), ("<=", ">"), (">", "<="), ("<", ">=")):
-        if spec.startswith(op) and "," not in spec:
-            return neg + spec[len(op):].strip()
-    return None
-
-
-def _fitting_spec(facts: ReleaseFacts, package: str) -> Optional[str]:
-    """A conda spec for ``package`` that the facts say works with this release."""
-    parts = []
-    req = facts.requires.get(package)
-    if req:
-        parts.append(req.declared.replace(" ", ""))
-    for brk in facts.breaks:
-        if brk.package == package:
-            neg = _negate(brk.versions)
-            if neg and not (req and pep440_contains(req.declared, neg.lstrip("<>=")) is False):
-                parts.append(neg)
-    if not parts:
-        return None
-    return package + ",".join(dict.fromkeys(parts))
-
-
-def _tf_channel(tf: Tf) -> str:
-    return "" if tf.view.from_pip else tf.view.channel
-
-
-def _lines_accepting(kb: Knowledge, package: str, version: str, after: str) -> list[str]:
-    """TensorFlow lines newer than ``after`` whose facts accept ``package`` at ``version``."""
-    out = []
-    start = parse_version(after)
-    for line in kb.known_lines():
-        if start is not None and parse_version(line) <= start:
-            continue
-        facts = kb.release(f"{line}.0")
-        if facts is None or package not in facts.requires:
-            continue
-        ok = pep440_contains(facts.requires[package].declared, version)
-        broken = any(b.package == package and pep440_contains(b.versions, version) for b in facts.breaks)
-        if ok and not broken:
-            out.append(line)
-    return out
-
-
-# --------------------------------------------------------------------------- the rules
 def rule_downgrade(scene: Scene) -> Iterator[Finding]:
     """tf-downgrade: a stack package goes down (or GPU -> CPU) and nobody asked for it."""
     unasked = []
@@ -309,15 +74,15 @@ def rule_downgrade(scene: Scene) -> Iterator[Finding]:
     # The safe command: keep the stack where it is, ask for the rest in a fitting form.
     tf_before = next((b for b, *_ in unasked if scene.kb.family_of(b.name).name == TENSORFLOW), None)
     tf_before = tf_before or _first_before(scene, TENSORFLOW)
-    keep = [_pin(b) for b, *_ in unasked if scene.kb.family_of(b.name).name != TENSORFLOW]
+    keep = [pin(b) for b, *_ in unasked if scene.kb.family_of(b.name).name != TENSORFLOW]
     if tf_before is not None:
-        keep.insert(0, _pin(tf_before) + (f"={tf_before.build}" if kind == "gpu-to-cpu" else ""))
+        keep.insert(0, pin(tf_before) + (f"={tf_before.build}" if kind == "gpu-to-cpu" else ""))
     facts = scene.kb.release(tf_before.version) if tf_before else None
     wanted = []
     for request in scene.proposal.requested:
         if fam_name(scene, request.name) == TENSORFLOW:
             continue
-        fitting = _fitting_spec(facts, request.name) if facts else None
+        fitting = fitting_spec(facts, request.name) if facts else None
         if fitting:
             wanted.append(fitting)
             keep = [k for k in keep if k.split("=")[0] != request.name]
@@ -326,7 +91,7 @@ def rule_downgrade(scene: Scene) -> Iterator[Finding]:
     channel = tf_before.channel if tf_before else ""
     yield _finding(
         "tf-downgrade", "block", message, moves + collateral,
-        fix=_install(*wanted, *keep, channel=channel),
+        fix=install_command(*wanted, *keep, channel=channel),
     )
 
 
@@ -375,12 +140,12 @@ def _removed(scene: Scene, tf: Tf, package: str, judgement) -> Iterator[Finding]
     gone = scene.before_by_name.get(package)
     if req is None or not gone or package in scene.by_name or package in scene.proposal.removing:
         return
-    spec = _fitting_spec(tf.facts, package) or package
+    spec = fitting_spec(tf.facts, package) or package
     yield _finding(
         judgement.declared_rule, judgement.declared_severity,
         f"this transaction removes {gone[0].label()}, which tensorflow {tf.version} needs ({package} {req.declared})",
         [tf.view.label(), f"{gone[0].label()} → removed"],
-        fix=_install(spec, *_tf_pin(tf), channel=_tf_channel(tf)), source=req.source,
+        fix=install_command(spec, *tf_pin(tf), channel=tf_channel(tf)), source=req.source,
     )
 
 
@@ -388,7 +153,7 @@ def _judge(scene: Scene, tf: Tf, view: PackageView, judgement) -> Iterator[Findi
     facts = tf.facts
     package = view.name
     # A conda build's own depends say what it was built with; the solver honoured them.
-    channel_spec = None if tf.view.from_pip else tf.depend_spec(package)
+    channel_spec = tf.depend_spec(package)
     if channel_spec is not None and not view.from_pip and conda_spec_contains(channel_spec, view.version):
         return
     if parse_version(view.version) is None:
@@ -417,15 +182,15 @@ def _fix_counterpart(scene: Scene, tf: Tf, view: PackageView) -> str:
     """Move whichever side the user did not ask for: keep the one they wanted."""
     asked_for_it = scene.requested(view.name) is not None and scene.requested(tf.view.name) is None
     if asked_for_it:
-        lines = _lines_accepting(scene.kb, view.name, view.version, tf.version)
+        lines = lines_accepting(scene.kb, view.name, view.version, tf.version)
         if lines:
-            return _install(f"tensorflow>={lines[0]}", _pin(view), channel=_tf_channel(tf))
-    spec = _fitting_spec(tf.facts, view.name)
+            return install_command(f"tensorflow>={lines[0]}", pin(view), channel=tf_channel(tf))
+    spec = fitting_spec(tf.facts, view.name)
     if spec is None:
         return ""
     if view.from_pip:
-        return f"python -m pip install {_quote(spec)}"
-    return _install(spec, *_tf_pin(tf), channel=_tf_channel(tf))
+        return f"python -m pip install {quote(spec)}"
+    return install_command(spec, *tf_pin(tf), channel=tf_channel(tf))
 
 
 def rule_python(scene: Scene) -> Iterator[Finding]:
@@ -437,7 +202,7 @@ def rule_python(scene: Scene) -> Iterator[Finding]:
     if py_line is None:
         return
     for tf in scene.tensorflows:
-        channel_spec = None if tf.view.from_pip else tf.depend_spec("python")
+        channel_spec = tf.depend_spec("python")
         if channel_spec is not None and conda_spec_contains(channel_spec, python.version):
             continue
         build = scene.kb.channel_build(tf.view.channel, tf.version) if tf.view.channel else None
@@ -451,7 +216,7 @@ def rule_python(scene: Scene) -> Iterator[Finding]:
             continue
         best = max(supported, key=parse_version)
         where = f" on {channel_label(tf.view.channel)}" if build is not None and build.python else ""
-        fix = _install(f"python={best}", *_tf_pin(tf), channel=_tf_channel(tf))
+        fix = install_command(f"python={best}", *tf_pin(tf), channel=tf_channel(tf))
         if tf.view.from_pip:
             fix += f" && python -m pip install tensorflow=={tf.version}"
         yield _finding(
@@ -471,7 +236,7 @@ def rule_cuda(scene: Scene) -> Iterator[Finding]:
 
 def _channel_allows(tf: Tf, view: PackageView) -> bool:
     """The TensorFlow record's own ``depends`` admit this package: the channel's word."""
-    spec = None if tf.view.from_pip else tf.depend_spec(view.name)
+    spec = tf.depend_spec(view.name)
     return spec is not None and conda_spec_contains(spec, view.version) is True
 
 
@@ -510,20 +275,10 @@ def _cuda_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
 def _cuda_fix(scene: Scene, tf: Tf, actual: PackageView, cuda: str) -> str:
     """Ask for the CUDA this TensorFlow needs, under the name that exists for it."""
     if actual.from_pip:
-        major = _major_of(cuda)
+        major = major_of(cuda)
         return f"python -m pip install \"tensorflow[and-cuda]=={tf.version}\"" if major and major >= 12 else ""
-    name = "cuda-version" if (_major_of(cuda) or 0) >= 12 else actual.name  # cudatoolkit ends at 11.8
-    return _install(f"{name}={line_of(cuda)}", *_tf_pin(tf), channel=_tf_channel(tf))
-
-
-def _major_of(version: str) -> Optional[int]:
-    parsed = parse_version(version)
-    return parsed.release[0] if parsed else None
-
-
-def _tf_pin(tf: Tf) -> tuple[str, ...]:
-    """``tensorflow=X`` for a conda TensorFlow; nothing for pip's (conda would add a second one)."""
-    return () if tf.view.from_pip else (f"tensorflow={tf.version}",)
+    name = "cuda-version" if (major_of(cuda) or 0) >= 12 else actual.name  # cudatoolkit ends at 11.8
+    return install_command(f"{name}={line_of(cuda)}", *tf_pin(tf), channel=tf_channel(tf))
 
 
 def _cudnn_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
@@ -540,7 +295,7 @@ def _cudnn_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
     if have.release[0] != want.release[0] or have.release[:2] < want.release[:2]:
         severity = "warn" if scene.gpu_inferred(tf) else "block"
         fix = (f"python -m pip install \"{cudnn.name}>={line_of(gpu.cudnn)},<{want.release[0] + 1}\"" if cudnn.from_pip
-               else _install(f"cudnn>={line_of(gpu.cudnn)},<{want.release[0] + 1}", *_tf_pin(tf), channel=_tf_channel(tf)))
+               else install_command(f"cudnn>={line_of(gpu.cudnn)},<{want.release[0] + 1}", *tf_pin(tf), channel=tf_channel(tf)))
         yield _finding(
             "cuda-mismatch", severity,
             f"{cudnn.label()} cannot load under tensorflow {tf.version}, built with cuDNN {gpu.cudnn}: TensorFlow "
@@ -597,7 +352,7 @@ def _driver_verdict(kb: Knowledge, gpu: GpuFacts, cuda: str, why: str, platform:
                 "driver-too-old", "warn",
                 f"CUDA {cuda} (needed by {why}) wants driver ≥ {min_driver}; driver {gpu.driver_version} runs it only "
                 f"through minor-version compatibility (PTX JIT may fail: CUDA_ERROR_UNSUPPORTED_PTX_VERSION)",
-                involved, fix=f"{upgrade}, or: {_install(f'{package}={driver_cuda}', channel=_tf_channel(tf))}"
+                involved, fix=f"{upgrade}, or: {install_command(f'{package}={driver_cuda}', channel=tf_channel(tf))}"
                 if driver_cuda and not tf.view.from_pip else upgrade, source=floor[1].source,
             )
             return
@@ -656,8 +411,8 @@ def rule_gpu_presence(scene: Scene) -> Iterator[Finding]:
                 f"({gpu.driver_version or 'CUDA ' + str(gpu.cuda_driver)}); {channel_label(tf.view.channel)} built "
                 f"GPU builds of {tf.facts.line if tf.facts else line_of(tf.version)} for CUDA {', '.join(build.cuda)}",
                 [tf.view.label()],
-                fix=_install(f"tensorflow={tf.version}={glob}" if glob else f"tensorflow={tf.version}",
-                             channel=_tf_channel(tf)),
+                fix=install_command(f"tensorflow={tf.version}={glob}" if glob else f"tensorflow={tf.version}",
+                             channel=tf_channel(tf)),
                 source=build.source,
             )
 
@@ -691,8 +446,8 @@ def rule_compute_capability(scene: Scene) -> Iterator[Finding]:
                 f"GPU {index} ({card.name}, compute capability {card.compute_capability}) has no kernels in "
                 f"tensorflow {tf.version} (needs ≥ {kernels.min_compute_capability}){tail}",
                 [tf.view.label()],
-                fix=(f"python -m pip install \"tensorflow<{_next_line(last[-1])}\"" if tf.view.from_pip
-                     else _install(f"tensorflow={last[-1]}")) if last else "",
+                fix=(f"python -m pip install \"tensorflow<{next_line(last[-1])}\"" if tf.view.from_pip
+                     else install_command(f"tensorflow={last[-1]}")) if last else "",
                 source=kernels.source,
             )
 
@@ -710,8 +465,8 @@ def rule_windows(scene: Scene) -> Iterator[Finding]:
         wants = scene.wants_gpu(tf)
         if not (wants or gpu_present):
             continue
-        older = (f"python -m pip install \"tensorflow<{_next_line(last)}\"" if tf.view.from_pip
-                 else _install(f"tensorflow={last}", "python<3.11", channel=_tf_channel(tf)))
+        older = (f"python -m pip install \"tensorflow<{next_line(last)}\"" if tf.view.from_pip
+                 else install_command(f"tensorflow={last}", "python<3.11", channel=tf_channel(tf)))
         yield _finding(
             "windows-native-gpu", "warn" if wants else "info",
             f"tensorflow {tf.version} has no GPU support on native Windows ({last} was the last release with it)",
@@ -719,11 +474,6 @@ def rule_windows(scene: Scene) -> Iterator[Finding]:
             fix=f"run TensorFlow in WSL2 for the GPU, or: {older}",
             source=source,
         )
-
-
-def _next_line(line: str) -> str:
-    major, minor = (parse_version(line).release + (0,))[:2]
-    return f"{major}.{minor + 1}"
 
 
 def rule_channel_mix(scene: Scene) -> Iterator[Finding]:
@@ -747,7 +497,7 @@ def rule_channel_mix(scene: Scene) -> Iterator[Finding]:
         "channel-mix", "warn",
         f"the TensorFlow stack mixes channels ({described}); each channel builds against its own pins",
         [v.label() for v in strays],
-        fix=_install(*(f"{channel_spec}::{v.name}" for v in strays)),
+        fix=install_command(*(f"{channel_spec}::{v.name}" for v in strays)),
     )
 
 
@@ -822,23 +572,10 @@ RULES: tuple[Callable[[Scene], Iterable[Finding]], ...] = (
 )
 
 #: Every rule id a finding can carry (for ``tfguard_ignore`` and the docs).
+
+
 RULE_IDS = (
     "tf-downgrade", "keras-mismatch", "python-unsupported", "numpy-abi", "numpy-range",
     "protobuf-range", "h5py-range", "cuda-mismatch", "driver-too-old", "gpu-build-without-driver",
     "compute-capability", "windows-native-gpu", "channel-mix", "pip-shadow", "unknown",
 )
-
-
-def fitting_command(views: Sequence[PackageView], asked: Sequence[Request], knowledge: Knowledge) -> str:
-    """For a failed solve: ask for the requested stack packages in forms that fit the
-    installed TensorFlow (``conda install "keras>=2.10.0,<2.11" tensorflow=2.10.0``)."""
-    tf_family = knowledge.families.get(TENSORFLOW)
-    tf = next((v for v in views if tf_family and v.name in tf_family.members and not v.from_pip), None)
-    facts = knowledge.release(tf.version) if tf else None
-    if tf is None or facts is None:
-        return ""
-    specs = [_fitting_spec(facts, r.name) for r in asked if r.name not in tf_family.members]
-    specs = [s for s in specs if s]
-    if not specs:
-        return ""
-    return _install(*specs, f"tensorflow={tf.version}", channel=tf.channel)

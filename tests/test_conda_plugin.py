@@ -68,3 +68,83 @@ def test_settings_come_from_the_environment(monkeypatch):
     assert current.mode == "warn"
     assert current.ignore == ("channel-mix", "pip-shadow")
     assert current.driver == "535.104.05"
+
+
+# --------------------------------------------------------------------------- the guard, in process
+class Record:
+    """Just what the guard reads of a conda record."""
+
+    def __init__(self, name, version="1.0", build="h0_0", depends=()):
+        self.name, self.version, self.build, self.depends = name, version, build, tuple(depends)
+        self.subdir, self.channel, self.files = "linux-64", None, ()
+
+
+@pytest.fixture
+def conda_context(monkeypatch, tmp_path):
+    from conda.base.context import reset_context
+
+    for name in ("CONDA_PLUGINS_TFGUARD_MODE", "CONDA_PLUGINS_TFGUARD_KNOWLEDGE_FILE", "CONDA_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CONDA_OVERRIDE_CUDA", "")
+    monkeypatch.setenv("CONDARC", str(tmp_path / "condarc"))
+    reset_context()
+    yield monkeypatch
+    monkeypatch.undo()
+    reset_context()
+
+
+TF_215 = [Record("tensorflow", "2.15.0", "cpu_py311h0_0", ["python >=3.11,<3.12.0a0"]), Record("keras", "3.0.5")]
+
+
+def test_an_internal_error_inside_the_hook_is_one_line_and_the_command_goes_on(conda_context, capsys, tmp_path):
+    from conda_tfguard import guard
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the knowledge base exploded")
+
+    conda_context.setattr(guard, "_findings", broken)
+    guard.guard(str(tmp_path / "env"), (), TF_215, requested=())  # returns: fail open
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "tfguard: internal error, transaction not checked (RuntimeError: the knowledge base exploded); -v shows more"
+    ]
+
+
+def test_a_broken_knowledge_file_setting_warns_and_lets_the_command_go_on(conda_context, capsys, tmp_path):
+    from conda.base.context import reset_context
+
+    from conda_tfguard import guard
+    from conda_tfguard.knowledge import _load
+
+    bad = tmp_path / "mine.yaml"
+    bad.write_text("schema: 1\nreleases: [\n")
+    conda_context.setenv("CONDA_PLUGINS_TFGUARD_KNOWLEDGE_FILE", str(bad))
+    reset_context()
+    _load.cache_clear()
+    guard.guard(str(tmp_path / "env"), (), TF_215, requested=())
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("tfguard: transaction not checked: ") and "mine.yaml:3: not valid YAML" in line
+
+
+def test_the_guard_blocks_in_process_and_says_nothing_when_off(conda_context, capsys, tmp_path):
+    from conda.base.context import reset_context
+
+    from conda_tfguard import guard
+
+    with pytest.raises(guard.TfguardBlocked) as blocked:
+        guard.guard(str(tmp_path / "env"), (), TF_215, requested=())
+    assert "[keras-mismatch]" in str(blocked.value)
+    conda_context.setenv("CONDA_PLUGINS_TFGUARD_MODE", "off")
+    reset_context()
+    guard.guard(str(tmp_path / "env"), (), TF_215, requested=())
+    assert capsys.readouterr().err == ""
+
+
+def test_a_transaction_without_the_stack_never_reaches_the_core(conda_context, tmp_path):
+    from conda_tfguard import guard
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the core was consulted")
+
+    conda_context.setattr(guard, "_findings", must_not_run)
+    guard.guard(str(tmp_path / "env"), (Record("zlib"),), (Record("zlib", "1.3.1"), Record("openssl", "3.3.0")))
