@@ -117,7 +117,6 @@ def guard(prefix: str, unlink_precs: Sequence, link_precs: Sequence, requested: 
 
     started = perf_counter()
     try:
-        requested = _requested() if requested is None else requested
         findings = _findings(prefix, unlink_precs, link_precs, requested, removing, current)
     except KnowledgeError as exc:
         _say(f"tfguard: transaction not checked: {exc}")
@@ -142,15 +141,16 @@ def _say(line: str) -> None:
 def _findings(prefix, unlink_precs, link_precs, requested, removing, current: Settings) -> tuple:
     from conda.core.prefix_data import PrefixData
 
-    from .cli import judge
-    from .findings import Proposal
-    from .knowledge import load_knowledge
-
     records = list(PrefixData(prefix).iter_records()) if prefix and PrefixData(prefix).is_environment() else []
     gone = {r.name for r in unlink_precs}
     final_records = [r for r in records if r.name not in gone] + list(link_precs)
     if not any(is_tensorflow(r.name) for r in chain(final_records, records)):
-        return ()
+        return ()  # numpy moved, but there is no TensorFlow here: nothing to load
+    from .cli import judge
+    from .findings import Proposal
+    from .knowledge import load_knowledge
+
+    requested = _requested() if requested is None else requested
     before = tuple(view_of(r) for r in records)
     final = tuple(view_of(r) for r in final_records) + _pip_views(prefix, records)
     knowledge = load_knowledge(current.knowledge_files)
@@ -214,6 +214,8 @@ def virtual_cuda() -> Optional[str]:
 
 # --------------------------------------------------------------------------- output
 def _act(findings: Sequence["Finding"], current: Settings, blocked_before: str) -> None:
+    if not findings:
+        return
     from .findings import verdict_of
 
     shown = [f for f in findings if f.severity != "info" or context.verbosity > 0]

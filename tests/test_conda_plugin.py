@@ -148,3 +148,23 @@ def test_a_transaction_without_the_stack_never_reaches_the_core(conda_context, t
 
     conda_context.setattr(guard, "_findings", must_not_run)
     guard.guard(str(tmp_path / "env"), (Record("zlib"),), (Record("zlib", "1.3.1"), Record("openssl", "3.3.0")))
+
+
+def test_numpy_moving_in_an_env_without_tensorflow_does_not_load_the_core(conda_context, tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from conda.base.context import reset_context; reset_context()\n"
+        "from conda_tfguard import guard\n"
+        "class R:\n"
+        "    def __init__(s, n): s.name, s.version, s.build, s.depends, s.subdir, s.channel = n, '1.0', 'h0', (), 'linux-64', None\n"
+        f"guard.guard({str(tmp_path / 'env')!r}, (R('numpy'),), (R('numpy'), R('python')))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('conda_tfguard')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(eval(out))
+    core = {"conda_tfguard.findings", "conda_tfguard.packages", "conda_tfguard.knowledge", "conda_tfguard.rules",
+            "conda_tfguard.cli", "conda_tfguard.versions", "conda_tfguard.gpu", "conda_tfguard.prefix"}
+    assert "conda_tfguard.guard" in loaded and not loaded & core, loaded
