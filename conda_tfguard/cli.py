@@ -98,6 +98,17 @@ def _prefix(args: argparse.Namespace, host: Host, *, required: bool) -> Optional
     return None
 
 
+def _target(args: argparse.Namespace) -> str:
+    """How a fix command names the environment the user named (nothing for the active one)."""
+    import shlex
+
+    if getattr(args, "name", None):
+        return f"-n {shlex.quote(args.name)}"
+    if getattr(args, "prefix", None):
+        return f"-p {shlex.quote(os.path.abspath(os.path.expanduser(args.prefix)))}"
+    return ""
+
+
 def _gpu(args: argparse.Namespace, host: Host) -> GpuFacts:
     from .gpu import probe
 
@@ -107,10 +118,17 @@ def _gpu(args: argparse.Namespace, host: Host) -> GpuFacts:
     )
 
 
-def judge(proposal: Proposal, knowledge, ignore: Sequence[str] = ()) -> tuple[Finding, ...]:
-    from .rules import evaluate
+def judge(proposal: Proposal, knowledge, ignore: Sequence[str] = (), target: str = "") -> tuple[Finding, ...]:
+    """The rules' findings without the ignored rules, their fixes aimed at ``target``."""
+    from .fixes import aimed_at
+    from .rules import RULE_IDS, evaluate
 
-    return tuple(f for f in evaluate(proposal, knowledge) if f.rule not in ignore)
+    findings = [f for f in evaluate(proposal, knowledge) if f.rule not in ignore]
+    unknown = sorted(set(ignore) - set(RULE_IDS))
+    if unknown and findings:
+        findings.append(Finding("unknown", "info", f"tfguard_ignore names {', '.join(unknown)}, which is no rule id "
+                                f"(rules: {', '.join(RULE_IDS)})"))
+    return aimed_at(findings, target)
 
 
 def _has_tensorflow(views: Sequence[PackageView], knowledge) -> bool:
@@ -144,6 +162,8 @@ def _check(args: argparse.Namespace, host: Host, out: TextIO) -> int:
     if args.python is not None:
         if parse_version(args.python) is None:
             raise SpecError(f"--python {args.python!r} is not a Python version (expected e.g. 3.11)")
+        if any(s.name == "python" and s.version != args.python for s in specs):
+            raise SpecError(f"--python {args.python} contradicts the python spec given")
         specs.append(PackageView("python", args.python))
     knowledge = _knowledge(args, host)
     before: tuple[PackageView, ...] = ()
@@ -174,7 +194,7 @@ def _check(args: argparse.Namespace, host: Host, out: TextIO) -> int:
         platform=host.platform,
         unchecked=unchecked,
     )
-    findings = judge(proposal, knowledge, host.ignore)
+    findings = judge(proposal, knowledge, host.ignore, _target(args))
     if args.json:
         _emit(out, to_json(findings, unchecked=list(unchecked) or None))
     else:
@@ -192,7 +212,8 @@ def _status(args: argparse.Namespace, host: Host, out: TextIO) -> int:
     knowledge = _knowledge(args, host)
     gpu = _gpu(args, host)
     has_tf = _has_tensorflow(contents.views, knowledge)
-    findings = judge(Proposal(final=contents.views, gpu=gpu, platform=host.platform), knowledge, host.ignore)
+    findings = judge(Proposal(final=contents.views, gpu=gpu, platform=host.platform), knowledge, host.ignore,
+                     _target(args))
     stack = [v for v in contents.views if knowledge.family_of(v.name) is not None]
     if args.json:
         _emit(out, {
@@ -240,7 +261,7 @@ def _pin(args: argparse.Namespace, host: Host, out: TextIO) -> int:
     if verdict_of(findings) == "block":
         rules = ", ".join(sorted({f.rule for f in findings if f.severity == "block"}))
         raise TfguardError(f"refusing to pin {prefix}: its TensorFlow stack is broken ({rules}); "
-                           "see `conda tfguard status`")
+                           "the status command says why")
     pinned = read_pinned(prefix)
     pins = [p for p in stack_pins(contents.conda, knowledge) if parse_request(p).name not in pinned.names]
     if args.dry_run or not pins:

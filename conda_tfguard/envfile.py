@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ __all__ = ["EnvFile", "read_env_file"]
 
 log = logging.getLogger("conda.conda_tfguard.envfile")
 
+_PIP_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._\-]*)\s*(?:\[[A-Za-z0-9._,\- ]*\])?\s*==\s*"
+                      r"(?P<version>[A-Za-z0-9][A-Za-z0-9._+!\-]*)$")
 _KNOWN_KEYS = {"name", "channels", "dependencies", "prefix", "variables", "category", "platforms"}
 MAX_BYTES = 1024 * 1024
 
@@ -113,9 +116,10 @@ def _pip_section(file: Path, dep: dict, packages: list, unchecked: list) -> None
                 unchecked.append(f"pip: <{_kind(item)}>")
                 continue
             text = item.strip()
-            name, sep, version = text.partition("==")
-            if sep and name and version and not any(c in name + version for c in "<>=!*;, [@"):
-                packages.append(PackageView(name=normalize_name(name), version=version.strip(), channel=PIP_CHANNEL))
+            match = _PIP_PIN.match(text)  # tensorflow[and-cuda]==2.15.0 pins tensorflow
+            if match:
+                packages.append(PackageView(name=normalize_name(match["name"]), version=match["version"],
+                                            channel=PIP_CHANNEL))
             else:
                 unchecked.append(f"pip: {text}")
 

@@ -17,7 +17,7 @@ from .versions import parse_version, pep440_contains
 if TYPE_CHECKING:
     from .scene import Tf
 
-__all__ = ["fitting_command", "fitting_spec", "install_command", "lines_accepting", "pin", "quote"]
+__all__ = ["aimed_at", "fitting_command", "fitting_spec", "install_command", "lines_accepting", "pin", "quote"]
 
 
 def quote(spec: str) -> str:
@@ -110,3 +110,25 @@ def fitting_command(views: Sequence[PackageView], asked: Sequence[Request], know
 def major_of(version: str) -> Optional[int]:
     parsed = parse_version(version)
     return parsed.release[0] if parsed else None
+
+
+def aimed_at(findings: Sequence, target: str) -> tuple:
+    """Fix commands that name the environment: ``conda install -n tf …``, and pip run
+    through that environment's Python (``conda run -n tf python -m pip …``).
+
+    ``target`` is ``-n NAME`` or ``-p PATH``; an empty one leaves the fixes as they are
+    (they then act on the active environment, which is the one judged).
+    """
+    if not target:
+        return tuple(findings)
+    from dataclasses import replace
+
+    return tuple(replace(f, fix=aim(f.fix, target)) if f.fix else f for f in findings)
+
+
+def aim(command: str, target: str) -> str:
+    """One fix command aimed at ``target`` (see :func:`aimed_at`)."""
+    if not target:
+        return command
+    command = command.replace("conda install ", f"conda install {target} ")
+    return command.replace("python -m pip ", f"conda run {target} python -m pip ")

@@ -162,7 +162,22 @@ def _findings(prefix, unlink_precs, link_precs, requested, removing, current: Se
         platform=context.subdir,
         removing=removing,
     )
-    return judge(proposal, knowledge, current.ignore)
+    return judge(proposal, knowledge, current.ignore, target=_target(prefix))
+
+
+def _target(prefix: str) -> str:
+    """How fix commands name the environment: nothing for the active one, else -n / -p."""
+    import os
+    import shlex
+
+    if not prefix or os.path.normcase(os.path.abspath(prefix)) == os.path.normcase(
+        os.path.abspath(context.active_prefix or "")
+    ):
+        return ""
+    parent = os.path.dirname(os.path.abspath(prefix))
+    if any(os.path.abspath(d) == parent for d in context.envs_dirs):
+        return f"-n {shlex.quote(os.path.basename(prefix))}"
+    return f"-p {shlex.quote(prefix)}"
 
 
 def view_of(record) -> "PackageView":
@@ -277,7 +292,9 @@ def hints_for(error: BaseException) -> list[tuple[str, str]]:
 
         prefix = context.target_prefix
         views = [view_of(r) for r in PrefixData(prefix).iter_records()] if PrefixData(prefix).is_environment() else []
-        command = fitting_command(views, asked, load_knowledge(settings().knowledge_files))
+        from .fixes import aim
+
+        command = aim(fitting_command(views, asked, load_knowledge(settings().knowledge_files)), _target(prefix))
         if command:
             return [(f"tfguard: this asks for a combination that fits the installed TensorFlow: {command}",
                      "tfguard_fitting_stack")]

@@ -94,7 +94,9 @@ class PackageView:
         return self.channel == PIP_CHANNEL
 
     def label(self) -> str:
-        """``tensorflow 2.10.0 (defaults)``."""
+        """``tensorflow 2.10.0 (defaults)``; a spec without a channel is just ``name version``."""
+        if not self.channel:
+            return f"{self.name} {self.version}"
         return f"{self.name} {self.version} ({channel_label(self.channel)})"
 
 

@@ -172,9 +172,15 @@ def _judge(scene: Scene, tf: Tf, view: PackageView, judgement) -> Iterator[Findi
     if req is not None and pep440_contains(req.declared, view.version) is False:
         yield _finding(
             judgement.declared_rule, judgement.declared_severity,
-            f"{view.label()} is outside what {tf_label} declares ({package} {req.declared})",
+            f"{view.label()} is outside what {tf_label} is declared to work with ({package} {req.declared})",
             [tf.view.label(), view.label()],
             fix=_fix_counterpart(scene, tf, view), source=req.source,
+        )
+    elif req is None and not any(b.package == package for b in facts.breaks) and channel_spec is None:
+        yield _finding(
+            "unknown", "info",
+            f"the knowledge base has no facts about {package} for {tf_label}: {view.label()} is not checked",
+            [tf.view.label(), view.label()],
         )
 
 
@@ -310,6 +316,14 @@ def rule_driver(scene: Scene) -> Iterator[Finding]:
     if gpu is None or not (gpu.driver_version or gpu.cuda_driver):
         return
     platform = "windows" if scene.platform.startswith("win") else "linux"
+    told = gpu.origin and not gpu.origin.startswith(("NVML", "__cuda"))
+    if told and scene.tensorflows and all(tf.variant is None and not scene.wants_gpu(tf) for tf in scene.tensorflows):
+        yield _finding(
+            "unknown", "info",
+            f"nothing in the set asks for the GPU (no GPU build, no CUDA package), so the driver given by "
+            f"{gpu.origin} was not checked against it", [tf.view.label() for tf in scene.tensorflows],
+            fix="add the CUDA you mean to use, e.g. cuda-version=12.2, or a GPU build string",
+        )
     for tf in scene.tensorflows:
         need = scene.needed_cuda(tf)
         if need is None:
@@ -356,11 +370,14 @@ def _driver_verdict(kb: Knowledge, gpu: GpuFacts, cuda: str, why: str, platform:
                 if driver_cuda and not tf.view.from_pip else upgrade, source=floor[1].source,
             )
             return
+        older = _line_built_for(kb, driver_cuda)
         yield _finding(
             "driver-too-old", "block",
             f"CUDA {cuda} (needed by {why}) needs NVIDIA driver ≥ {min_driver}; this machine has "
             f"{gpu.driver_version}{runs}",
-            involved, fix=upgrade + (f", or pick a TensorFlow build for CUDA {driver_cuda}" if driver_cuda else ""),
+            involved, fix=upgrade + (f", or use a TensorFlow built for CUDA {driver_cuda} or older "
+                                     f"(tensorflow {older} was tested with CUDA {older_cuda})"
+                                     if (older_cuda := _tested_cuda(kb, older)) else ""),
             source=toolkit.source,
         )
         return
@@ -368,11 +385,14 @@ def _driver_verdict(kb: Knowledge, gpu: GpuFacts, cuda: str, why: str, platform:
     if have is None:
         return
     origin = f" ({gpu.origin})" if gpu.origin else ""
+    minimum = kb.min_driver(cuda, platform)
+    upgrade = (f"update the NVIDIA driver to {minimum[0]} or newer (CUDA {cuda})" if minimum
+               else f"update the NVIDIA driver to one that runs CUDA {cuda}")
     if have.release[0] < major:
         yield _finding(
             "driver-too-old", "block",
             f"CUDA {cuda} (needed by {why}) is a newer major than the driver's CUDA {gpu.cuda_driver}{origin}",
-            involved, fix=f"update the NVIDIA driver to one that runs CUDA {cuda}",
+            involved, fix=upgrade,
             source=kb.cuda_families[major].source if major in kb.cuda_families else None,
         )
     elif have.release[0] == major and have.release[:2] < want.release[:2]:
@@ -380,9 +400,23 @@ def _driver_verdict(kb: Knowledge, gpu: GpuFacts, cuda: str, why: str, platform:
             "driver-too-old", "warn",
             f"CUDA {cuda} (needed by {why}) is newer than the driver's CUDA {gpu.cuda_driver}{origin}: it runs only "
             "through minor-version compatibility (PTX JIT may fail)",
-            involved, fix=f"update the NVIDIA driver to one that runs CUDA {cuda}",
+            involved, fix=upgrade,
             source=kb.cuda_families[major].source if major in kb.cuda_families else None,
         )
+
+
+def _line_built_for(kb: Knowledge, cuda: Optional[str]) -> Optional[str]:
+    """The newest TensorFlow line upstream built and tested with CUDA ``cuda`` or older."""
+    limit = parse_version(cuda) if cuda else None
+    if limit is None:
+        return None
+    fits = [line for line in kb.known_lines() if (c := _tested_cuda(kb, line)) and parse_version(c) <= limit]
+    return fits[-1] if fits else None
+
+
+def _tested_cuda(kb: Knowledge, line: Optional[str]) -> Optional[str]:
+    facts = kb.release(f"{line}.0") if line else None
+    return facts.gpu.cuda if facts and facts.gpu and facts.gpu.cuda else None
 
 
 def rule_gpu_presence(scene: Scene) -> Iterator[Finding]:
@@ -393,9 +427,10 @@ def rule_gpu_presence(scene: Scene) -> Iterator[Finding]:
     for tf in scene.tensorflows:
         if scene.gpu_need(tf) and not gpu.found:
             reason = f" ({gpu.reason})" if gpu.reason else ""
+            what = "is a GPU build" if tf.variant == "gpu" else "is set up for the GPU (CUDA packages beside it)"
             yield _finding(
                 "gpu-build-without-driver", "warn",
-                f"{tf.view.label()} is a GPU build but no NVIDIA driver was found{reason}: it will run on the CPU",
+                f"{tf.view.label()} {what} but no NVIDIA driver was found{reason}: it will run on the CPU",
                 [tf.view.label()],
                 fix="install the NVIDIA driver, or set CONDA_OVERRIDE_CUDA / "
                 "CONDA_PLUGINS_TFGUARD_DRIVER_VERSION if the driver is there but hidden",

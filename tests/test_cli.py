@@ -235,3 +235,34 @@ def test_pin_that_cannot_write_leaves_pinned_whole(capsys, tmp_path, monkeypatch
     assert code == 2 and "cannot write" in err and "Permission denied" in err
     assert (prefix / "conda-meta" / "pinned").read_text() == "scipy 1.11.*\n"
     assert [p.name for p in (prefix / "conda-meta").iterdir() if p.name.startswith(".pinned")] == []
+
+
+def test_specs_may_follow_the_options(capsys):
+    code, out, _ = run(capsys, "check", "tensorflow=2.15.0", "--driver", "470.82.01", "cuda-version=12.2", "python=3.11")
+    assert code == 1 and out.startswith("tfguard BLOCK [driver-too-old]")
+
+
+def test_fixes_name_the_environment_the_user_named(capsys, tmp_path):
+    prefix = make_prefix(tmp_path / "env", CLEAN_TF215)
+    code, out, _ = run(capsys, "check", "-p", str(prefix), "keras=3.0.5", "--json")
+    [finding] = json.loads(out)["findings"]
+    assert finding["fix"].startswith(f"conda install -p {prefix} ")
+
+
+def test_pip_fixes_run_through_the_named_environments_python(capsys, tmp_path):
+    prefix = make_prefix(tmp_path / "env", CLEAN_TF215, pip=[("keras", "3.3.3")])
+    code, out, _ = run(capsys, "status", "-p", str(prefix), "--cuda", "", "--json")
+    fixes = [f["fix"] for f in json.loads(out)["findings"]]
+    assert f"conda run -p {prefix} python -m pip uninstall keras" in fixes
+
+
+def test_python_given_twice_differently_is_an_error(capsys):
+    code, out, err = run(capsys, "check", "tensorflow=2.15.0", "python=3.13", "--python", "3.12")
+    assert code == 2 and "contradicts" in err
+
+
+def test_a_pip_pin_with_extras_is_checked(capsys, tmp_path):
+    env = tmp_path / "environment.yml"
+    env.write_text("dependencies:\n  - python=3.11\n  - pip:\n    - tensorflow[and-cuda]==2.15.0\n    - keras==3.0.5\n")
+    code, out, _ = run(capsys, "check", "-f", str(env), "--json")
+    assert code == 1 and json.loads(out)["findings"][0]["rule"] == "keras-mismatch"

@@ -385,3 +385,36 @@ def test_numpy_2_breaks_the_oldest_releases_too():
 def test_apple_and_windows_wheel_names_are_tensorflow_too():
     found = findings_for(pkgs("pypi::tensorflow-macos=2.12.0", "pypi::numpy=2.0.0", "python=3.11.9"))
     assert rules_of(found)["numpy-abi"] == "block"
+
+
+# --------------------------------------------------------------------------- a new user's cases
+def test_tf_keras_must_be_on_the_tensorflow_line():  # tf-keras X.Y's wheel pins tensorflow X.Y
+    assert rules_of(findings_for(pkgs("tensorflow=2.17.0", "tf-keras=2.15.1", "python=3.11")))["keras-mismatch"] == "block"
+    assert rules_of(findings_for(pkgs("tensorflow=2.16.1", "tf-keras=2.17.0", "python=3.12")))["keras-mismatch"] == "block"
+    assert "keras-mismatch" not in rules_of(findings_for(pkgs("tensorflow=2.17.0", "tf-keras=2.17.0", "python=3.11")))
+
+
+def test_a_package_the_release_has_no_facts_about_is_said_to_be_unchecked():
+    found = findings_for(pkgs("anaconda::tensorflow=2.3.0=mkl_py38h0_0", "keras=2.10.0", "python=3.8"))
+    assert [(f.rule, f.severity) for f in found] == [("unknown", "info")]
+    assert "no facts about keras" in found[0].message
+
+
+def test_a_driver_given_for_a_set_that_uses_no_gpu_is_said_not_to_be_checked():
+    found = findings_for(pkgs("tensorflow=2.18.0", "python=3.12"), gpu=GpuFacts(cuda_driver="11.8", origin="--cuda"))
+    assert [(f.rule, f.severity) for f in found] == [("unknown", "info")]
+    assert "was not checked" in found[0].message
+
+
+def test_the_driver_fix_names_the_driver_that_runs_the_cuda():
+    found = findings_for(pkgs("tensorflow=2.15.0", "cuda-version=12.2", "python=3.11"),
+                         gpu=GpuFacts(cuda_driver="11.8", origin="--cuda"))
+    [finding] = [f for f in found if f.rule == "driver-too-old"]
+    assert "535.54.03" in finding.fix
+
+
+def test_cuda_packages_beside_a_buildless_tensorflow_are_not_called_a_gpu_build():
+    found = findings_for(pkgs("conda-forge::tensorflow=2.16.1", "conda-forge::cuda-version=12.3", "python=3.12"),
+                         gpu=NO_DRIVER)
+    [finding] = [f for f in found if f.rule == "gpu-build-without-driver"]
+    assert "is set up for the GPU" in finding.message and "is a GPU build" not in finding.message
