@@ -58,7 +58,10 @@ def execute(args: argparse.Namespace) -> int:
 
 def health_check(prefix: str, verbose: bool) -> None:
     """``conda doctor``: the same findings as ``conda tfguard status``, in doctor's style."""
-    from conda.base.constants import OK_MARK, X_MARK
+    try:
+        from conda.base.constants import OK_MARK, X_MARK
+    except ImportError:  # before conda 26.1 they live in the doctor plugin
+        OK_MARK, X_MARK = "\u2705", "\u274c"
 
     from .cli import judge
     from .errors import TfguardError

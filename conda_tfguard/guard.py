@@ -49,6 +49,14 @@ class Settings(NamedTuple):
 
 def settings() -> Settings:
     plugin = context.plugins
+    if not hasattr(plugin, "tfguard_mode"):
+        # Before conda 25.1, reset_context() kept a PluginConfig without the plugin
+        # settings; conda 25.1+ drops the cached property the same way.
+        try:
+            del context.plugins
+            plugin = context.plugins
+        except AttributeError:
+            pass
     mode = str(getattr(plugin, "tfguard_mode", "block") or "block").strip().lower()
     if mode not in ("block", "warn", "off"):
         _say(f"tfguard: unknown tfguard_mode {mode!r} (block, warn or off); using block")
@@ -141,7 +149,7 @@ def _say(line: str) -> None:
 def _findings(prefix, unlink_precs, link_precs, requested, removing, current: Settings) -> tuple:
     from conda.core.prefix_data import PrefixData
 
-    records = list(PrefixData(prefix).iter_records()) if prefix and PrefixData(prefix).is_environment() else []
+    records = list(PrefixData(prefix).iter_records()) if prefix and _is_environment(prefix) else []
     gone = {r.name for r in unlink_precs}
     final_records = [r for r in records if r.name not in gone] + list(link_precs)
     if not any(is_tensorflow(r.name) for r in chain(final_records, records)):
@@ -219,11 +227,29 @@ def _gpu(current: Settings):
         return None
 
 
+def _is_environment(prefix: str) -> bool:
+    """``PrefixData.is_environment()`` (conda >= 25.5), else conda's own history-file test."""
+    from conda.core.prefix_data import PrefixData
+
+    data = PrefixData(prefix)
+    if hasattr(data, "is_environment"):
+        return data.is_environment()
+    from conda.gateways.disk.test import is_conda_environment
+
+    return is_conda_environment(str(prefix))
+
+
 def virtual_cuda() -> Optional[str]:
     """What conda's ``__cuda`` virtual package says (it honours CONDA_OVERRIDE_CUDA)."""
-    for record in context.plugin_manager.get_virtual_package_records():
-        if record.name == "__cuda":
-            return str(record.version)
+    manager = context.plugin_manager
+    if hasattr(manager, "get_virtual_package_records"):  # conda >= 24.9
+        for record in manager.get_virtual_package_records():
+            if record.name == "__cuda":
+                return str(record.version)
+        return None
+    for package in manager.get_virtual_packages():  # the hook's own values: name "cuda"
+        if package.name in ("cuda", "__cuda") and package.version:
+            return str(package.version)
     return None
 
 
@@ -291,7 +317,7 @@ def hints_for(error: BaseException) -> list[tuple[str, str]]:
         from .rules import fitting_command
 
         prefix = context.target_prefix
-        views = [view_of(r) for r in PrefixData(prefix).iter_records()] if PrefixData(prefix).is_environment() else []
+        views = [view_of(r) for r in PrefixData(prefix).iter_records()] if _is_environment(prefix) else []
         from .fixes import aim
 
         command = aim(fitting_command(views, asked, load_knowledge(settings().knowledge_files)), _target(prefix))

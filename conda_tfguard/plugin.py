@@ -72,7 +72,7 @@ def conda_subcommands() -> Iterable[types.CondaSubcommand]:
 def conda_health_checks() -> Iterable[types.CondaHealthCheck]:
     from .commands import health_check
 
-    try:  # conda >= 25.7 shows a summary in `conda doctor --list`
+    try:  # conda >= 26.1 shows a summary in `conda doctor --list`
         yield types.CondaHealthCheck(
             name="tfguard", action=health_check,
             summary="Check the TensorFlow stack against this GPU, its channels and its pins",
@@ -81,7 +81,9 @@ def conda_health_checks() -> Iterable[types.CondaHealthCheck]:
         yield types.CondaHealthCheck(name="tfguard", action=health_check)
 
 
-if hasattr(hookspec.CondaSpecs, "conda_pre_transaction_actions"):  # conda >= 25.5
+# Lock-file installs (`--file` with @EXPLICIT) never solve; conda >= 25.5 lets a
+# pre-transaction action judge them. Older conda offers no public hook for them.
+if hasattr(hookspec.CondaSpecs, "conda_pre_transaction_actions"):
 
     @plugins.hookimpl
     def conda_pre_transaction_actions() -> Iterable[types.CondaPreTransactionAction]:
@@ -90,7 +92,7 @@ if hasattr(hookspec.CondaSpecs, "conda_pre_transaction_actions"):  # conda >= 25
         yield types.CondaPreTransactionAction(name="tfguard-explicit-install", action=ExplicitInstallCheck)
 
 
-if hasattr(hookspec.CondaSpecs, "conda_error_hints"):
+if hasattr(hookspec.CondaSpecs, "conda_error_hints"):  # conda >= 26.7
 
     @plugins.hookimpl
     def conda_error_hints(error) -> Iterable[types.CondaErrorHint]:

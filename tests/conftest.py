@@ -54,7 +54,19 @@ def _importable(module: str) -> bool:
 
 
 HAVE_CONDA = _importable("conda") and _importable("conda.cli.main")
-HAVE_RATTLER = _importable("conda_rattler_solver")
+def _rattler_registered() -> bool:
+    """conda-rattler-solver installed AND loadable by this conda (0.2 needs conda >= 24.11)."""
+    if not (HAVE_CONDA and _importable("conda_rattler_solver")):
+        return False
+    try:
+        from conda.base.context import context
+
+        return "rattler" in context.plugin_manager.get_solvers()
+    except Exception:
+        return False
+
+
+HAVE_RATTLER = _rattler_registered()
 
 
 @dataclass
@@ -180,7 +192,7 @@ def tf_channel(tmp_path_factory):
 @pytest.fixture(params=[
     pytest.param("classic", id="classic"),
     pytest.param("rattler", id="rattler", marks=pytest.mark.skipif(
-        HAVE_CONDA and not HAVE_RATTLER, reason="conda-rattler-solver is not installed here (CONDA_SOLVER=rattler needs it)")),
+        HAVE_CONDA and not HAVE_RATTLER, reason="conda-rattler-solver is not installed here, or this conda cannot load it")),
 ])
 def conda_solver(request) -> str:
     """Each real-conda scenario runs once per solver."""

@@ -39,6 +39,22 @@ def _conda_importable() -> bool:
 
 HAVE_CONDA = _conda_importable()
 
+
+def _conda_has_hook(name: str) -> bool:
+    if not HAVE_CONDA:
+        return False
+    from conda.plugins.hookspec import CondaSpecs
+
+    return hasattr(CondaSpecs, name)
+
+
+needs_error_hints = pytest.mark.skipif(
+    HAVE_CONDA and not _conda_has_hook("conda_error_hints"),
+    reason="error hints need conda >= 26.7 (the conda_error_hints hook)")
+needs_transaction_actions = pytest.mark.skipif(
+    HAVE_CONDA and not _conda_has_hook("conda_pre_transaction_actions"),
+    reason="lock-file installs never solve; conda >= 25.5 lets a pre-transaction action judge them")
+
 pytestmark = [
     pytest.mark.conda,
     pytest.mark.skipif(
@@ -169,6 +185,7 @@ def test_asking_for_old_keras_by_version_is_blocked_as_a_tf_downgrade(conda_cli)
     assert conda_cli.installed(env) == before
 
 
+@needs_error_hints
 def test_hint_after_a_failed_solve_names_a_check_command_tfguard_accepts(conda_cli):
     """A TensorFlow this universe lacks: conda fails, tfguard's hint names `conda tfguard check ...`."""
     env = make_seed_env(conda_cli)
@@ -183,6 +200,7 @@ def test_hint_after_a_failed_solve_names_a_check_command_tfguard_accepts(conda_c
     assert "TfguardArgumentError" not in result.output, result
 
 
+@needs_error_hints
 def test_failed_solve_for_keras_gets_a_hint_that_conda_can_carry_out(conda_cli):
     env = make_seed_env(conda_cli)
     # defaults has no keras 2.4.3: the solve fails, and tfguard's hint names the keras that fits.
@@ -386,6 +404,7 @@ def _explicit_file(conda_cli, tmp_path, tf_version: str) -> str:
     return str(path)
 
 
+@needs_transaction_actions
 def test_lock_file_pairing_tf_2_10_with_keras_2_4_is_blocked(conda_cli, tmp_path):
     """tensorflow-base 2.10.0's own depends say keras >=2.10,<2.11."""
     env = conda_cli.prefix("locked")
@@ -397,6 +416,7 @@ def test_lock_file_pairing_tf_2_10_with_keras_2_4_is_blocked(conda_cli, tmp_path
     assert conda_cli.installed(env) == {}
 
 
+@needs_transaction_actions
 def test_lock_file_pairing_tf_2_11_with_keras_2_4_is_blocked(conda_cli, tmp_path):
     """The same lock-file path for a TensorFlow the knowledge base has facts for."""
     env = conda_cli.prefix("locked")

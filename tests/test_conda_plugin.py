@@ -44,7 +44,7 @@ def test_conda_registers_every_hook_and_setting():
     reset_context()
     manager = context.plugin_manager
     assert "tfguard" in manager.get_subcommands()
-    assert "tfguard" in manager.get_health_checks()
+    assert "tfguard" in {hook.name for hook in manager.get_hook_results("health_checks")}
     assert "tfguard-post-solve" in {hook.name for hook in manager.get_hook_results("post_solves")}
     assert "tfguard-pre-solve" in {hook.name for hook in manager.get_hook_results("pre_solves")}
     settings = manager.get_settings()
