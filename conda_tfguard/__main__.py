@@ -21,12 +21,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("-V", "--version", action="version", version=f"conda-tfguard {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="explain more (logs to stderr)")
     configure_parser(parser)
-    args, extra = parser.parse_known_args(argv)
-    # argparse stops taking positionals after an option: `check tf=2.15.0 --driver X python=3.11`
-    if extra and getattr(args, "specs", None) is not None and not any(e.startswith("-") for e in extra):
-        args.specs = [*args.specs, *extra]
-    elif extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s")
     try:
         return run(args, standalone_host())

@@ -12,9 +12,21 @@ import argparse
 __all__ = ["configure_parser"]
 
 
+class _SpecsAnywhere(argparse.ArgumentParser):
+    """``check tf=2.15.0 --driver X python=3.11``: argparse stops taking positionals after
+    an option; the specs that follow one are specs all the same."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras and getattr(namespace, "specs", None) is not None and not any(e.startswith("-") for e in extras):
+            namespace.specs = [*namespace.specs, *extras]
+            extras = []
+        return namespace, extras
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``check`` / ``status`` / ``pin`` subcommands to ``parser``."""
-    commands = parser.add_subparsers(dest="tfguard_command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="tfguard_command", metavar="COMMAND", parser_class=_SpecsAnywhere)
     commands.required = True
 
     check = commands.add_parser(

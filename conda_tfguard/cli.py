@@ -172,7 +172,12 @@ def _check(args: argparse.Namespace, host: Host, out: TextIO) -> int:
     if prefix:
         from .prefix import read_prefix
 
-        before = read_prefix(prefix).views
+        try:
+            before = read_prefix(prefix).views
+        except SpecError:
+            if given:
+                raise
+            # the active env by default, and it is none (a bare root prefix): a pure what-if
     unchecked: tuple[str, ...] = ()
     wanted: list[PackageView] = []
     if args.file:

@@ -439,3 +439,11 @@ def test_doctor_runs_the_tfguard_check_cleanly(conda_cli):
     assert "Traceback" not in result.output, result
     assert "ERROR REPORT" not in result.output, result
     assert result.tfguard_lines("stdout"), result
+
+
+def test_conda_tfguard_check_takes_specs_after_options_and_needs_no_env(conda_cli):
+    # No environment is active and the root prefix is empty: check is a pure what-if.
+    result = conda_cli("tfguard", "check", "tensorflow=2.15.0", "--driver", "470.82.01", "cuda-version=12.2",
+                       "python=3.11")
+    assert result.returncode == 1, result
+    assert result.stdout.startswith("tfguard BLOCK [driver-too-old]"), result
