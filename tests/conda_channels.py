@@ -253,6 +253,15 @@ def build_tf_universe(root: Path) -> Channel:
         PY311, "numpy >=1.23.5,<2.0a0", "keras >=2.15,<2.16", "protobuf >=3.20.3,<5",
     ])
     ch.add(cf, "tensorflow", "2.15.0", "cpu_py311h0_0", ["tensorflow-base 2.15.0 cpu_py311h0_0", PY311])
+    # ... and its CUDA 12 build, installable only where conda sees a driver (__cuda)
+    ch.add(cf, "cuda-version", "12.2", "h0_0", subdir="noarch")
+    ch.add(cf, "tensorflow-base", "2.15.0", "cuda120py311h0_0", [
+        PY311, "numpy >=1.23.5,<2.0a0", "keras >=2.15,<2.16", "protobuf >=3.20.3,<5",
+        "cuda-version >=12.0,<13", "__cuda",
+    ])
+    ch.add(cf, "tensorflow", "2.15.0", "cuda120py311h0_0", [
+        "tensorflow-base 2.15.0 cuda120py311h0_0", PY311, "__cuda",
+    ])
     ch.add(cf, "zlib", "1.3.1", "h4ab18f5_1")
     ch.write()
     return ch

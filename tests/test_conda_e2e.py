@@ -447,3 +447,26 @@ def test_conda_tfguard_check_takes_specs_after_options_and_needs_no_env(conda_cl
                        "python=3.11")
     assert result.returncode == 1, result
     assert result.stdout.startswith("tfguard BLOCK [driver-too-old]"), result
+
+
+# --------------------------------------------------------------------------- the GPU, through the overrides
+GPU_STACK = ("-c", "conda-forge", "--override-channels", "python=3.11", "tensorflow=2.15.0=cuda*",
+             "keras=2.15.0", "cuda-version=12.2")
+
+
+def test_a_cuda_12_build_on_a_driver_too_old_for_it_is_blocked(conda_cli):
+    env = conda_cli.prefix("gpu")
+    machine = {"CONDA_OVERRIDE_CUDA": "12.2", "CONDA_PLUGINS_TFGUARD_DRIVER_VERSION": "470.82.01"}
+    blocked = conda_cli("create", "-y", "-p", str(env), *GPU_STACK, env=machine)
+    assert blocked.returncode != 0 and "TfguardBlocked" in blocked.output, blocked
+    assert "[driver-too-old]" in blocked.output and "535.54.03" in blocked.output, blocked
+    assert not conda_cli.installed(env), "the environment must not be created"
+
+
+def test_the_same_build_on_a_new_enough_driver_says_nothing(conda_cli):
+    env = conda_cli.prefix("gpu")
+    machine = {"CONDA_OVERRIDE_CUDA": "12.4", "CONDA_PLUGINS_TFGUARD_DRIVER_VERSION": "550.54.14"}
+    created = conda_cli("create", "-y", "-p", str(env), *GPU_STACK, env=machine)
+    assert created.returncode == 0, created
+    assert not created.tfguard_lines(), created
+    assert conda_cli.installed(env)["tensorflow"].build.startswith("cuda120"), created
