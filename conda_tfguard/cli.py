@@ -197,7 +197,6 @@ def _check(args: argparse.Namespace, host: Host, out: TextIO) -> int:
         requested=tuple(Request(v.name, v.version, v.channel) for v in wanted),
         gpu=gpu,
         platform=host.platform,
-        unchecked=unchecked,
     )
     findings = judge(proposal, knowledge, host.ignore, _target(args))
     if args.json:

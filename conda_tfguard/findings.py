@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from .packages import PackageView, Request
@@ -75,7 +75,6 @@ class Proposal:
     requested: tuple[Request, ...] = ()
     gpu: Optional[GpuFacts] = None
     platform: str = ""
-    unchecked: tuple[str, ...] = field(default=())
     removing: tuple[str, ...] = ()
 
 

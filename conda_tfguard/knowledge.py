@@ -266,9 +266,6 @@ class Knowledge:
         best = min(rows, key=lambda t: parse_version(_driver_field(t, platform)))
         return _driver_field(best, platform), best
 
-    def newest_toolkit(self) -> Optional[str]:
-        return max((t.cuda for t in self.toolkits), key=parse_version, default=None)
-
     def cuda_for_driver(self, driver: str, platform: str) -> Optional[str]:
         """The newest CUDA toolkit (X.Y) whose minimum driver is at or below ``driver``."""
         have = parse_version(driver)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from .errors import SpecError
-from .names import is_tensorflow, might_matter
 
 __all__ = [
     "PIP_CHANNEL",
@@ -20,8 +19,6 @@ __all__ = [
     "channel_label",
     "classify_channel",
     "depend_spec",
-    "is_tensorflow",
-    "might_matter",
     "normalize_name",
     "parse_package_spec",
     "parse_request",

@@ -61,7 +61,7 @@ def rule_downgrade(scene: Scene) -> Iterator[Finding]:
     collateral = [
         f"{b.label()} → {a.version} ({channel_label(a.channel)})"
         for b, a, kind in scene.downgrades
-        if kind == "downgrade" and (scene.kb.family_of(b.name) and not scene.kb.family_of(b.name).stack)
+        if kind == "downgrade" and (fam := scene.kb.family_of(b.name)) is not None and not fam.stack
     ]
     first_b, first_a, kind, _ = unasked[0]
     what = "swapped from a GPU build to a CPU build" if kind == "gpu-to-cpu" else "downgraded"
@@ -72,15 +72,16 @@ def rule_downgrade(scene: Scene) -> Iterator[Finding]:
     if len(unasked) > 1:
         message += f"; also {', '.join(b.name for b, *_ in unasked[1:])}"
     # The safe command: keep the stack where it is, ask for the rest in a fitting form.
-    tf_before = next((b for b, *_ in unasked if scene.kb.family_of(b.name).name == TENSORFLOW), None)
+    tf_before = next((b for b, _, _, fam in unasked if fam.name == TENSORFLOW), None)
     tf_before = tf_before or _first_before(scene, TENSORFLOW)
-    keep = [pin(b) for b, *_ in unasked if scene.kb.family_of(b.name).name != TENSORFLOW]
+    keep = [pin(b) for b, _, _, fam in unasked if fam.name != TENSORFLOW]
     if tf_before is not None:
         keep.insert(0, pin(tf_before) + (f"={tf_before.build}" if kind == "gpu-to-cpu" else ""))
     facts = scene.kb.release(tf_before.version) if tf_before else None
     wanted = []
+    tensorflow = scene.kb.families.get(TENSORFLOW)
     for request in scene.proposal.requested:
-        if fam_name(scene, request.name) == TENSORFLOW:
+        if tensorflow is not None and request.name in tensorflow.members:
             continue
         fitting = fitting_spec(facts, request.name) if facts else None
         if fitting:
@@ -107,11 +108,6 @@ def _asked_for_a_variant(scene: Scene, family: Family) -> bool:
 
 def _member_rank(family: Family, name: str) -> int:
     return family.members.index(name) if name in family.members else len(family.members)
-
-
-def fam_name(scene: Scene, name: str) -> Optional[str]:
-    family = scene.kb.family_of(name)
-    return family.name if family else None
 
 
 def _first_before(scene: Scene, family: str) -> Optional[PackageView]:
@@ -500,8 +496,11 @@ def rule_windows(scene: Scene) -> Iterator[Finding]:
         wants = scene.wants_gpu(tf)
         if not (wants or gpu_present):
             continue
+        last_facts = scene.kb.release(f"{last}.0")
+        pythons = last_facts.python.supported if last_facts and last_facts.python else ()
+        python = f"python<={max(pythons, key=parse_version)}" if pythons else ""
         older = (f"python -m pip install \"tensorflow<{next_line(last)}\"" if tf.view.from_pip
-                 else install_command(f"tensorflow={last}", "python<3.11", channel=tf_channel(tf)))
+                 else install_command(f"tensorflow={last}", python, channel=tf_channel(tf)))
         yield _finding(
             "windows-native-gpu", "warn" if wants else "info",
             f"tensorflow {tf.version} has no GPU support on native Windows ({last} was the last release with it)",

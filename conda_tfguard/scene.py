@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import NamedTuple, Optional
 
 from .findings import Proposal
-from .knowledge import Family, Knowledge, ReleaseFacts
+from .knowledge import Knowledge, ReleaseFacts
 from .packages import PIP_CHANNEL, PackageView, Request, depend_spec, index_by_name
 from .versions import line_of, parse_version
 
@@ -51,9 +51,6 @@ class Scene:
         self.platform = proposal.platform or ""
 
     # -- lookups
-    def family(self, view: PackageView) -> Optional[Family]:
-        return self.kb.family_of(view.name)
-
     def views_of_family(self, family: str, *, pip: Optional[bool] = None) -> list[PackageView]:
         fam = self.kb.families.get(family)
         if fam is None:

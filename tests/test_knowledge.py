@@ -9,7 +9,7 @@ import pytest
 
 from conda_tfguard.errors import KnowledgeError
 from conda_tfguard.knowledge import SHIPPED_DIR, load_knowledge
-from conda_tfguard.packages import might_matter
+from conda_tfguard.names import might_matter
 from conda_tfguard.versions import parse_version
 
 
