@@ -15,10 +15,10 @@ from .knowledge import Knowledge, ReleaseFacts
 from .packages import PIP_CHANNEL, PackageView, Request, depend_spec, index_by_name
 from .versions import line_of, parse_version
 
-__all__ = ["CUDA_PACKAGES", "GPU_DEPENDS", "TENSORFLOW", "Scene", "Tf"]
+__all__ = ["GPU_DEPENDS", "TENSORFLOW", "Scene", "Tf"]
 
 TENSORFLOW = "tensorflow"
-CUDA_PACKAGES = ("cuda-version", "cudatoolkit")
+CUDA = "cuda"  # the knowledge base's family of the CUDA toolkit packages
 #: A conda TensorFlow record that depends on one of these is a GPU build.
 GPU_DEPENDS = frozenset({"__cuda", "cudatoolkit", "cuda-version", "cudnn", "cuda-cudart", "cuda-runtime", "nccl"})
 
@@ -86,8 +86,9 @@ class Scene:
 
     @cached_property
     def cuda_view(self) -> Optional[PackageView]:
-        """The env's conda CUDA package (cuda-version, else cudatoolkit)."""
-        for name in CUDA_PACKAGES:
+        """The env's conda CUDA package, in the cuda family's order (cuda-version, cudatoolkit)."""
+        family = self.kb.families.get(CUDA)
+        for name in family.members if family else ():
             view = self.one(name)
             if view is not None and not view.from_pip:
                 return view
