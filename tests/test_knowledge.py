@@ -192,7 +192,7 @@ def test_an_edited_knowledge_file_is_not_served_from_the_cache(tmp_path, monkeyp
 
 def test_no_cache_when_the_cache_directory_is_set_empty(tmp_path, monkeypatch):
     from conda_tfguard import knowledge
-    from conda_tfguard.knowledge_loader import cache_dir
+    from conda_tfguard.knowledge.loader import cache_dir
 
     monkeypatch.setenv("TFGUARD_CACHE_DIR", "")
     assert cache_dir() is None

@@ -1,6 +1,6 @@
 """Loading the knowledge files: parse, validate, and say exactly where a file is wrong.
 
-Used by :func:`conda_tfguard.knowledge.load_knowledge`. Every check raises a
+Used by :func:`conda_tfguard.knowledge.load_knowledge`; imports only :mod:`.model`. Every check raises a
 :class:`KnowledgeError` with the file and line (``knowledge/x.yaml:12: ...``).
 """
 
@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from .errors import KnowledgeError
-from .files import TooLarge, read_bounded
-from .knowledge import (
-    MAX_FILE_BYTES,
-    SEVERITIES,
+from ..errors import KnowledgeError
+from ..files import TooLarge, read_bounded
+from ..versions import parse_specifier, parse_version
+from .model import (
     Break,
     ChannelBuild,
     CudaFamily,
@@ -41,9 +40,11 @@ from .knowledge import (
     Toolkit,
     Variant,
 )
-from .versions import parse_specifier, parse_version
 
 __all__ = ["build", "read_yaml"]
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+SEVERITIES = ("info", "warn", "block")
 
 _LINE = re.compile(r"^[0-9]+\.[0-9]+$")
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._\-]*$")

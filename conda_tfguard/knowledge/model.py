@@ -1,38 +1,18 @@
-"""The compatibility knowledge base: sourced facts loaded from YAML, validated, cached.
+"""The knowledge base's values: sourced facts as immutable tuples, and the lookups on them.
 
-The shipped files live in ``conda_tfguard/knowledge/*.yaml``; a user file (setting
-``tfguard_knowledge_file`` / ``CONDA_PLUGINS_TFGUARD_KNOWLEDGE_FILE`` / ``--knowledge``)
-is read after them and wins: an entry with the same key (a TensorFlow line, a CUDA
-toolkit, a channel build, a family) replaces the shipped one field by field.
-
-Every fact names a source (``sources:`` id -> url + date checked). A broken file gives a
-:class:`KnowledgeError` naming the file and line, never a traceback. The layout of the
-files is documented in ``conda_tfguard/knowledge/README.md``.
+Nothing here reads a file (that is :mod:`.loader`) or touches the outside world.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, NamedTuple, Optional, Sequence
+from typing import Any, Mapping, NamedTuple, Optional
 
-from .errors import KnowledgeError
-from .versions import line_of, parse_version, pep440_contains
+from ..versions import line_of, parse_version, pep440_contains
 
-__all__ = [
-    "SHIPPED_DIR",
-    "Knowledge",
-    "ReleaseFacts",
-    "Source",
-    "load_knowledge",
-]
-
-SHIPPED_DIR = Path(__file__).parent / "knowledge"
-MAX_FILE_BYTES = 4 * 1024 * 1024
 SEVERITIES = ("info", "warn", "block")
 
 
@@ -307,30 +287,3 @@ def _cuda_from_digits(digits: Optional[str]) -> Optional[str]:
 @lru_cache(maxsize=256)
 def _regex(pattern: str) -> re.Pattern:
     return re.compile(pattern)
-
-
-# --------------------------------------------------------------------------- loading
-def load_knowledge(extra: Sequence[os.PathLike | str] = ()) -> Knowledge:
-    """The shipped knowledge plus user files, validated; cached per process."""
-    keys = tuple(_file_key(Path(p)) for p in extra if str(p).strip())
-    return _load(keys)
-
-
-def _file_key(path: Path) -> tuple[str, float, int]:
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise KnowledgeError(f"{path}: cannot read knowledge file ({exc.strerror or exc})") from None
-    return (str(path), stat.st_mtime, stat.st_size)
-
-
-@lru_cache(maxsize=8)
-def _load(user_keys: tuple[tuple[str, float, int], ...]) -> Knowledge:
-    from .knowledge_loader import build, read_yaml
-
-    shipped = sorted(SHIPPED_DIR.glob("*.yaml"))
-    docs = [read_yaml(path) for path in shipped]
-    docs += [read_yaml(Path(key[0])) for key in user_keys]
-    return build(docs)
-
-
