@@ -85,6 +85,9 @@ class PackageView:
     channel: str = ""
     subdir: str = ""
     depends: tuple[str, ...] = field(default=(), compare=False)
+    #: Where ``channel`` is unknown (an environment file's entry without ``channel::``):
+    #: the channels it may come from, in the file's order. Not a claim that it does.
+    candidates: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def from_pip(self) -> bool:

@@ -606,10 +606,8 @@ RULES: tuple[Callable[[Scene], Iterable[Finding]], ...] = (
 )
 
 #: Every rule id a finding can carry (for ``tfguard_ignore`` and the docs).
-
-
 RULE_IDS = (
     "tf-downgrade", "keras-mismatch", "python-unsupported", "numpy-abi", "numpy-range",
-    "protobuf-range", "h5py-range", "cuda-mismatch", "driver-too-old", "gpu-build-without-driver",
+    "protobuf-range", "h5py-range", "estimator-range", "cuda-mismatch", "driver-too-old", "gpu-build-without-driver",
     "compute-capability", "windows-native-gpu", "channel-mix", "pip-shadow", "unknown",
 )
