@@ -35,7 +35,7 @@ def test_every_fact_carries_a_url_and_the_date_it_was_checked(kb):
         assert datetime.date.fromisoformat(source.checked) <= datetime.date.today() + datetime.timedelta(days=1)
     facts = [r.source for e in kb.lines.values() for r in e.facts.requires.values()]
     facts += [b.source for e in kb.lines.values() for b in e.facts.breaks]
-    facts += [t.source for t in kb.toolkits] + [c.source for c in kb.channel_builds.values()]
+    facts += [t.source for t in kb.toolkits] + [c.source for c in kb.channel_builds]
     assert facts and all(f.url and f.checked for f in facts)
 
 

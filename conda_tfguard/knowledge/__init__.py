@@ -23,6 +23,9 @@ from typing import Sequence
 
 from ..errors import KnowledgeError
 from .model import (  # the values are this package's public face
+    ANY,
+    SCOPES,
+    UPSTREAM,
     Source,
     Requirement,
     Break,
@@ -32,6 +35,8 @@ from .model import (  # the values are this package's public face
     Patch,
     Line,
     ChannelBuild,
+    Channel,
+    Evidence,
     Toolkit,
     CudaFamily,
     Kernels,
@@ -43,7 +48,7 @@ from .model import (  # the values are this package's public face
     Knowledge,
 )
 
-__all__ = ["SHIPPED_DIR", "load_knowledge", "Source", "Requirement", "Break", "PythonSupport", "GpuBuild", "ReleaseFacts", "Patch", "Line", "ChannelBuild", "Toolkit", "CudaFamily", "Kernels", "Family", "Variant", "Judgement", "Rulebook", "Newest", "Knowledge"]
+__all__ = ["SHIPPED_DIR", "load_knowledge", "ANY", "SCOPES", "UPSTREAM", "Source", "Requirement", "Break", "PythonSupport", "GpuBuild", "ReleaseFacts", "Patch", "Line", "ChannelBuild", "Channel", "Evidence", "Toolkit", "CudaFamily", "Kernels", "Family", "Variant", "Judgement", "Rulebook", "Newest", "Knowledge"]
 
 SHIPPED_DIR = Path(__file__).parent
 

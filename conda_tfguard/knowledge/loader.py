@@ -19,11 +19,16 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from ..errors import KnowledgeError
 from ..files import TooLarge, read_bounded
-from ..versions import parse_specifier, parse_version
+from ..versions import conda_spec_contains, line_of, parse_specifier, parse_version
 from .model import (
+    ANY,
+    SCOPES,
+    UPSTREAM,
     Break,
+    Channel,
     ChannelBuild,
     CudaFamily,
+    Evidence,
     Family,
     GpuBuild,
     Judgement,
@@ -196,8 +201,11 @@ class _Builder:
     def __init__(self) -> None:
         self.sources: dict[str, Source] = {}
         self.lines: dict[str, Line] = {}
-        self.channel_builds: dict[tuple[str, str], ChannelBuild] = {}
-        self.build_origin: dict[tuple[str, str], Path] = {}
+        self.channel_builds: dict[tuple, ChannelBuild] = {}
+        self.build_origin: dict[tuple, Path] = {}
+        self.channels: dict[str, Channel] = {}
+        self.evidence: dict[str, Evidence] = {}
+        self.cited_evidence: list[tuple[_Doc, tuple, str]] = []
         self.toolkits: dict[str, Toolkit] = {}
         self.cuda_families: dict[int, CudaFamily] = {}
         self.kernels: list[Kernels] = []
@@ -275,6 +283,8 @@ class _Builder:
             "kernels": self.add_kernels,
             "windows_native_gpu": self.add_windows,
             "channel_builds": self.add_channel_builds,
+            "channels": self.add_channels,
+            "evidence": self.add_evidence,
             "package_families": self.add_package_families,
             "variants": self.add_variants,
             "judged": self.add_judged,
@@ -375,16 +385,28 @@ class _Builder:
         for i, value in enumerate(self.listing(doc, entry.get("breaks", []), here)):
             where = here + (i,)
             value = self.mapping(doc, value, where)
-            self.unknown_keys(doc, value, ("package", "versions", "why", "source"), where)
+            self.unknown_keys(doc, value, ("package", "versions", "why", "source", "scope", "evidence"), where)
+            evidence = self.texts(doc, value["evidence"], where + ("evidence",)) if "evidence" in value else ()
+            self.cited_evidence.extend((doc, where + ("evidence",), row) for row in evidence)
             out.append(
                 Break(
                     package=self.text(doc, value.get("package"), where + ("package",)),
                     versions=self.text(doc, value.get("versions"), where + ("versions",), spec=True),
                     why=self.text(doc, value.get("why"), where + ("why",)),
                     source=self.source(doc, value, where),
+                    scope=self.scope(doc, value, where, default=ANY),
+                    evidence=evidence,
                 )
             )
         return tuple(out)
+
+    def scope(self, doc: _Doc, entry: Mapping, keys: tuple, default: str) -> str:
+        if "scope" not in entry:
+            return default
+        scope = self.text(doc, entry["scope"], keys + ("scope",))
+        if scope not in SCOPES:
+            raise doc.fail(keys + ("scope",), f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+        return scope
 
     def gpu(self, doc: _Doc, entry: Mapping, keys: tuple) -> Optional[GpuBuild]:
         if "gpu" not in entry:
@@ -446,24 +468,105 @@ class _Builder:
         self.windows_native_gpu = (last, self.source(doc, entry, keys))
 
     def add_channel_builds(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        fields = ("channel", "tensorflow", "versions", "subdirs", "variants", "python", "cuda", "cudnn", "pins", "source")
         for i, entry in enumerate(self.listing(doc, value, keys)):
             here = keys + (i,)
             entry = self.mapping(doc, entry, here)
-            self.unknown_keys(doc, entry, ("channel", "tensorflow", "python", "cuda", "subdirs", "source"), here)
-            channel = self.text(doc, entry.get("channel"), here + ("channel",))
+            self.unknown_keys(doc, entry, fields, here)
             line = self.text(doc, entry.get("tensorflow"), here + ("tensorflow",))
             if not _LINE.match(line):
                 raise doc.fail(here + ("tensorflow",), f"tensorflow line {line!r} must be MAJOR.MINOR")
-            python = self.texts(doc, entry["python"], here + ("python",), version=True) if "python" in entry else None
-            cuda = self.texts(doc, entry["cuda"], here + ("cuda",), version=True) if "cuda" in entry else None
-            subdirs = self.texts(doc, entry["subdirs"], here + ("subdirs",)) if "subdirs" in entry else None
-            build = ChannelBuild(channel, line, python, cuda, self.source(doc, entry, here), subdirs)
-            earlier = self.channel_builds.get((channel, line))
-            if earlier is not None and self.build_origin.get((channel, line)) == doc.path:
-                # One file listing a line twice (build 0 and build 1 of a release): both were built.
-                build = build._replace(python=_union(earlier.python, python), cuda=_union(earlier.cuda, cuda))
-            self.channel_builds[(channel, line)] = build
-            self.build_origin[(channel, line)] = doc.path
+
+            def listed(key: str, **kw) -> Optional[tuple[str, ...]]:
+                return self.texts(doc, entry[key], here + (key,), **kw) if key in entry else None
+
+            versions = None
+            if "versions" in entry:
+                text = self.text(doc, entry["versions"], here + ("versions",))
+                versions = tuple(v.strip() for v in text.split(",") if v.strip())
+                for version in versions:
+                    if line_of(version) != line:
+                        raise doc.fail(here + ("versions",), f"version {version!r} is not on the {line} line")
+            pins = {}
+            for package, spec in self.mapping(doc, entry.get("pins", {}), here + ("pins",)).items():
+                spec = self.text(doc, spec, here + ("pins", package))
+                if conda_spec_contains(spec, "0") is None:
+                    raise doc.fail(here + ("pins", package), f"pin {spec!r} is not a conda version expression")
+                pins[str(package)] = spec
+            build = ChannelBuild(
+                channel=self.text(doc, entry.get("channel"), here + ("channel",)),
+                line=line,
+                python=listed("python", version=True),
+                cuda=listed("cuda", version=True),
+                source=self.source(doc, entry, here),
+                subdirs=listed("subdirs"),
+                versions=versions,
+                variants=listed("variants"),
+                cudnn=listed("cudnn", version=True),
+                pins=pins,
+            )
+            # A later file (a user's) speaking of a channel's line replaces what earlier
+            # files said of it; entries of one file add up (build 0 and build 1 of a
+            # release were both built), and lookups merge them.
+            for key in [k for k, origin in self.build_origin.items() if k[:2] == (build.channel, line) and origin != doc.path]:
+                del self.channel_builds[key], self.build_origin[key]
+            key = (build.channel, line, i, str(doc.path))
+            self.channel_builds[key] = build
+            self.build_origin[key] = doc.path
+
+    def add_channels(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        for name, entry in self.mapping(doc, value, keys).items():
+            here = keys + (name,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, ("carries", "same_builds_as", "source"), here)
+            same = self.text(doc, entry["same_builds_as"], here + ("same_builds_as",)) if "same_builds_as" in entry else None
+            carries = self.texts(doc, entry["carries"], here + ("carries",)) if "carries" in entry else ()
+            if not carries and not same:
+                raise doc.fail(here, f"channel {name!r} needs carries or same_builds_as")
+            self.channels[str(name)] = Channel(str(name), carries, self.source(doc, entry, here), same)
+
+    def add_evidence(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        fields = ("id", "tensorflow", "distribution", "python", "control", "forced", "installed", "result", "stage",
+                  "error", "seconds", "checked", "source")
+        for i, entry in enumerate(self.listing(doc, value, keys)):
+            here = keys + (i,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, fields, here)
+            rid = self.text(doc, entry.get("id"), here + ("id",))
+            if rid in self.evidence:
+                raise doc.fail(here + ("id",), f"evidence id {rid!r} is used twice")
+            result = self.text(doc, entry.get("result"), here + ("result",))
+            if result not in ("pass", "fail"):
+                raise doc.fail(here + ("result",), f"result must be pass or fail, not {result!r}")
+            package = version = None
+            if "forced" in entry:
+                forced = self.mapping(doc, entry["forced"], here + ("forced",))
+                self.unknown_keys(doc, forced, ("package", "version"), here + ("forced",))
+                package = self.text(doc, forced.get("package"), here + ("forced", "package"))
+                version = self.text(doc, forced.get("version"), here + ("forced", "version"), version=True)
+            installed = {
+                str(k): self.text(doc, v, here + ("installed", k))
+                for k, v in self.mapping(doc, entry.get("installed", {}), here + ("installed",)).items()
+            }
+            self.evidence[rid] = Evidence(
+                id=rid,
+                tensorflow=self.text(doc, entry.get("tensorflow"), here + ("tensorflow",), version=True),
+                python=self.text(doc, entry.get("python"), here + ("python",), version=True),
+                result=result,
+                stage=self.text(doc, entry.get("stage"), here + ("stage",)),
+                source=self.source(doc, entry, here),
+                package=package,
+                version=version,
+                installed=installed,
+                error=str(entry.get("error") or "").strip(),
+                checked=str(entry.get("checked") or "").strip(),
+                distribution=str(entry.get("distribution") or "tensorflow").strip(),
+            )
+
+    def check_cited_evidence(self) -> None:
+        for doc, keys, row in self.cited_evidence:
+            if row not in self.evidence:
+                raise doc.fail(keys, f"evidence row {row!r} is not in any evidence: table")
 
     def add_package_families(self, doc: _Doc, value: Any, keys: tuple) -> None:
         for name, entry in self.mapping(doc, value, keys).items():
@@ -506,7 +609,7 @@ class _Builder:
         for package, entry in self.mapping(doc, value, keys).items():
             here = keys + (package,)
             entry = self.mapping(doc, entry, here)
-            self.unknown_keys(doc, entry, ("declared_rule", "declared_severity", "breaks_rule", "source"), here)
+            self.unknown_keys(doc, entry, ("declared_rule", "declared_severity", "breaks_rule", "scope", "source"), here)
             severity = self.text(doc, entry.get("declared_severity"), here + ("declared_severity",))
             if severity not in SEVERITIES:
                 raise doc.fail(here + ("declared_severity",), f"declared_severity must be one of {', '.join(SEVERITIES)}")
@@ -516,6 +619,7 @@ class _Builder:
                 declared_severity=severity,
                 breaks_rule=self.text(doc, entry.get("breaks_rule"), here + ("breaks_rule",)),
                 source=self.source(doc, entry, here),
+                scope=self.scope(doc, entry, here, default=UPSTREAM),
             )
 
     def add_rulebook(self, doc: _Doc, value: Any, keys: tuple) -> None:
@@ -538,7 +642,9 @@ class _Builder:
     def build(self, files: tuple[str, ...]) -> Knowledge:
         return Knowledge(
             lines=self.lines,
-            channel_builds=self.channel_builds,
+            channel_builds=tuple(self.channel_builds.values()),
+            channels=self.channels,
+            evidence=self.evidence,
             toolkits=tuple(sorted(self.toolkits.values(), key=lambda t: parse_version(t.cuda))),
             cuda_families=self.cuda_families,
             kernels=tuple(self.kernels),
@@ -561,13 +667,8 @@ def build(docs: list[_Doc]) -> Knowledge:
         builder.add_file_sources(doc)
     for doc in docs:
         builder.add(doc)
+    builder.check_cited_evidence()
     return builder.build(tuple(str(d.path) for d in docs))
-
-
-def _union(a: Optional[tuple[str, ...]], b: Optional[tuple[str, ...]]) -> Optional[tuple[str, ...]]:
-    if a is None or b is None:
-        return a or b
-    return tuple(sorted(set(a) | set(b), key=parse_version))
 
 
 def _where(keys: Sequence[Any]) -> str:

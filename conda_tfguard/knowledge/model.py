@@ -21,6 +21,15 @@ SEVERITIES = ("info", "warn", "block")
 # dataclasses, which matters in the import that happens inside a conda solve.
 _NO_REQUIREMENTS: Mapping = MappingProxyType({})
 
+# The two scopes a fact can have. A conda build is not a PyPI wheel: the channel built it
+# for other Pythons, other CUDA, other pins. A fact read from the wheels (their tags,
+# their Requires-Dist, upstream's tested CUDA) judges only what the wheels are; a fact
+# about TensorFlow's code or a binary interface (numpy 2 under a numpy-1 build, the Keras
+# line) holds whatever built it.
+UPSTREAM = "upstream"  #: TensorFlow's wheels: pip installs, and specs that name no channel
+ANY = "any"  #: every build: the wheels and each channel's
+SCOPES = (UPSTREAM, ANY)
+
 
 class Source(NamedTuple):
     id: str
@@ -38,12 +47,17 @@ class Requirement(NamedTuple):
 
 
 class Break(NamedTuple):
-    """A combination known to fail at run time, whatever the metadata says."""
+    """A combination known to fail at run time, whatever the metadata says.
+
+    ``evidence`` names the rows of the evidence file that show it (observed, not cited).
+    """
 
     package: str
     versions: str
     why: str
     source: Source
+    scope: str = ANY
+    evidence: tuple[str, ...] = ()
 
 
 class PythonSupport(NamedTuple):
@@ -84,7 +98,12 @@ class Line(NamedTuple):
 
 
 class ChannelBuild(NamedTuple):
-    """What a conda channel actually built for a TensorFlow line (GPU builds: ``subdirs``)."""
+    """What a conda channel built for a TensorFlow line: ``None`` is "not known", not "none".
+
+    ``versions`` narrows the entry to some releases of the line (``2.4.1``), ``subdirs``
+    and ``variants`` (gpu, cpu, mkl, eigen) to some builds; ``pins`` are the builds' run
+    depends as conda match-spec version text (``numpy: ">=1.19.2,<2.0a0"``).
+    """
 
     channel: str
     line: str
@@ -92,6 +111,51 @@ class ChannelBuild(NamedTuple):
     cuda: Optional[tuple[str, ...]]
     source: Source
     subdirs: Optional[tuple[str, ...]] = None
+    versions: Optional[tuple[str, ...]] = None
+    variants: Optional[tuple[str, ...]] = None
+    cudnn: Optional[tuple[str, ...]] = None
+    pins: Mapping[str, str] = _NO_REQUIREMENTS
+
+    def covers(self, version: str, subdir: str, variant: Optional[str]) -> bool:
+        return (
+            (self.versions is None or version in self.versions)
+            and (self.subdirs is None or not subdir or subdir in self.subdirs)
+            and (self.variants is None or variant is None or variant in self.variants)
+        )
+
+
+class Channel(NamedTuple):
+    """A channel the knowledge base knows: the package families it publishes."""
+
+    name: str
+    carries: tuple[str, ...]
+    source: Source
+    same_builds_as: Optional[str] = None
+
+
+class Evidence(NamedTuple):
+    """One observed combination: real wheels installed side by side, then a probe run."""
+
+    id: str
+    tensorflow: str
+    python: str
+    result: str  # pass | fail
+    stage: str
+    source: Source
+    package: Optional[str] = None  # the package forced to ``version``; None on a control
+    version: Optional[str] = None
+    installed: Mapping[str, str] = _NO_REQUIREMENTS
+    error: str = ""
+    checked: str = ""
+    distribution: str = "tensorflow"
+
+    @property
+    def works(self) -> bool:
+        return self.result == "pass"
+
+    @property
+    def control(self) -> bool:
+        return self.package is None
 
 
 class Toolkit(NamedTuple):
@@ -144,13 +208,19 @@ class Variant(NamedTuple):
 
 
 class Judgement(NamedTuple):
-    """How a TensorFlow requirement on one package is judged: rule ids and severities."""
+    """How a TensorFlow requirement on one package is judged: rule ids and severities.
+
+    ``scope`` is the reach of the declared range: the wheels' Requires-Dist judge only
+    the wheels (``upstream``), unless what they declare holds for every build (``any``:
+    the Keras line is TensorFlow's own API).
+    """
 
     package: str
     declared_rule: str
     declared_severity: str
     breaks_rule: str
     source: Source
+    scope: str = UPSTREAM
 
 
 class Rulebook(NamedTuple):
@@ -171,7 +241,9 @@ class Knowledge:
     """The loaded knowledge base. Lookups are methods; nothing here touches the outside."""
 
     lines: Mapping[str, Line] = field(default_factory=dict)
-    channel_builds: Mapping[tuple[str, str], ChannelBuild] = field(default_factory=dict)
+    channel_builds: tuple[ChannelBuild, ...] = ()
+    channels: Mapping[str, Channel] = field(default_factory=dict)
+    evidence: Mapping[str, Evidence] = field(default_factory=dict)
     toolkits: tuple[Toolkit, ...] = ()
     cuda_families: Mapping[int, CudaFamily] = field(default_factory=dict)
     kernels: tuple[Kernels, ...] = ()
@@ -211,8 +283,48 @@ class Knowledge:
     def known_lines(self) -> list[str]:
         return sorted(self.lines, key=lambda line: parse_version(line))
 
-    def channel_build(self, channel: str, version: str) -> Optional[ChannelBuild]:
-        return self.channel_builds.get((channel, line_of(version) or ""))
+    # -- what channels built and carry
+    def builds_channel(self, channel: str) -> str:
+        """The channel whose builds ``channel`` serves (``anaconda`` -> ``defaults``)."""
+        known = self.channels.get(channel)
+        return known.same_builds_as if known is not None and known.same_builds_as else channel
+
+    def channel_build(self, channel: str, version: str, subdir: str = "",
+                      variant: Optional[str] = None) -> Optional[ChannelBuild]:
+        """What ``channel`` built of ``version`` for ``subdir`` (and build ``variant``), the
+        matching entries merged; ``None`` when the knowledge base does not know."""
+        home, line = self.builds_channel(channel), line_of(version) or ""
+        found = [b for b in self.channel_builds
+                 if b.channel == home and b.line == line and b.covers(version, subdir, variant)]
+        if not found:
+            return None
+        merged = found[0]
+        for build in found[1:]:
+            merged = merged._replace(
+                python=_union(merged.python, build.python), cuda=_union(merged.cuda, build.cuda),
+                cudnn=_union(merged.cudnn, build.cudnn), pins={**build.pins, **merged.pins},
+            )
+        return merged
+
+    def carries(self, channel: str, package: str) -> bool:
+        """Whether ``channel`` is known to publish ``package`` (by its family)."""
+        known = self.channels.get(channel)
+        if known is not None and known.same_builds_as:
+            known = self.channels.get(known.same_builds_as)
+        if known is None:
+            return False
+        family = self.member_index.get(package)
+        return (family.name if family else package) in known.carries
+
+    # -- what was observed
+    def observed(self, tensorflow: str, package: str, version: str) -> tuple[Evidence, ...]:
+        """Evidence rows of this TensorFlow release with ``package`` forced to the same
+        ``major.minor`` line as ``version``: the scope a row speaks for."""
+        line = line_of(version)
+        return tuple(
+            row for row in self.evidence.values()
+            if row.tensorflow == tensorflow and row.package == package and line_of(row.version) == line
+        )
 
     # -- package families
     def family_of(self, name: str) -> Optional[Family]:
@@ -271,6 +383,12 @@ class Knowledge:
             if pep440_contains(kernels.tensorflow, version):
                 return kernels
         return None
+
+
+def _union(a: Optional[tuple[str, ...]], b: Optional[tuple[str, ...]]) -> Optional[tuple[str, ...]]:
+    if a is None or b is None:
+        return a or b
+    return tuple(sorted(set(a) | set(b), key=lambda v: parse_version(v) or parse_version("0")))
 
 
 def _driver_field(row: Any, platform: str) -> Optional[str]:
