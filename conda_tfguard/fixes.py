@@ -7,6 +7,7 @@ TensorFlow gets pip commands, never a second TensorFlow from conda.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from .knowledge import Knowledge, ReleaseFacts
@@ -24,12 +25,24 @@ def quote(spec: str) -> str:
     return f'"{spec}"' if any(c in spec for c in '<>|*!, ') else spec
 
 
-def install_command(*specs: str, channel: str = "") -> str:
-    """A conda command line that asks for ``specs`` from ``channel``."""
+def install_command(*specs: str, channel: str = "", kb: Optional[Knowledge] = None) -> str:
+    """A conda command line that asks for ``specs`` from ``channel``.
+
+    With ``kb``, the channel is named only where the knowledge base knows it publishes
+    every package asked for; otherwise the command leaves the choice to the user's
+    channels (a fix that names a channel without the package cannot work).
+    """
+    if channel and kb is not None and not all(kb.carries(channel, spec_name(s)) for s in specs if s):
+        channel = ""
     prefix = "conda install"
     if channel and channel not in ("defaults", "pypi"):
         prefix += f" -c {channel}"
     return " ".join([prefix, *(quote(s) for s in specs if s)])
+
+
+def spec_name(spec: str) -> str:
+    """The package a spec asks for: ``"keras>=2.10,<2.11"`` -> ``keras``, ``ch::numpy=1`` -> ``numpy``."""
+    return re.split(r"[\s=<>!~\[]", spec.split("::")[-1], maxsplit=1)[0].lower()
 
 
 def pin(view: PackageView) -> str:
@@ -62,7 +75,8 @@ def fitting_spec(facts: ReleaseFacts, package: str) -> Optional[str]:
 
 
 def tf_channel(tf: Tf) -> str:
-    return "" if tf.view.from_pip else tf.view.channel
+    """The channel of a conda TensorFlow, where known (named, or inferred from its build)."""
+    return "" if tf.view.from_pip else (tf.view.channel or tf.channel)
 
 
 def lines_accepting(kb: Knowledge, package: str, version: str, after: str) -> list[str]:
@@ -104,7 +118,7 @@ def fitting_command(views: Sequence[PackageView], asked: Sequence[Request], know
     specs = [s for s in specs if s]
     if not specs:
         return ""
-    return install_command(*specs, f"tensorflow={tf.version}", channel=tf.channel)
+    return install_command(*specs, f"tensorflow={tf.version}", channel=tf.channel, kb=knowledge)
 
 
 def major_of(version: str) -> Optional[int]:

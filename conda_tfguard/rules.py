@@ -8,6 +8,7 @@ knowledge base only; where it is silent the answer is an ``unknown`` finding.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Iterable, Iterator, Optional
 
 from .findings import Finding, GpuFacts, Proposal, sort_findings
@@ -23,10 +24,10 @@ from .fixes import (
     tf_channel,
     tf_pin,
 )
-from .knowledge import Family, Knowledge, Source
+from .knowledge import ANY, UPSTREAM, Family, Knowledge, Source
 from .packages import PIP_CHANNEL, PackageView, channel_label
 from .scene import TENSORFLOW, Scene, Tf
-from .versions import conda_spec_contains, line_of, parse_version, pep440_contains
+from .versions import conda_spec_bounds, conda_spec_contains, line_of, parse_version, pep440_contains
 
 __all__ = ["RULES", "RULE_IDS", "evaluate", "fitting_command"]
 
@@ -36,7 +37,21 @@ def evaluate(proposal: Proposal, knowledge: Knowledge) -> tuple[Finding, ...]:
     scene = Scene(proposal, knowledge)
     if not scene.tensorflows and not scene.downgrades:
         return ()
-    return sort_findings(finding for rule in RULES for finding in rule(scene))
+    return sort_findings(_behind_pip(scene, finding) for rule in RULES for finding in rule(scene))
+
+
+def _behind_pip(scene: Scene, finding: Finding) -> Finding:
+    """A finding about a conda TensorFlow that pip's shadows is info: Python imports pip's."""
+    shadowed = {t.view.label(): t.shadowed_by for t in scene.tensorflows if t.shadowed_by is not None}
+    if not shadowed or finding.severity == "info" or finding.rule in ("pip-shadow", "channel-mix"):
+        return finding
+    imported = {t.view.label() for t in scene.tensorflows if t.shadowed_by is None}
+    hit = [label for label in finding.packages if label in shadowed]
+    if not hit or imported & set(finding.packages):
+        return finding
+    pip = shadowed[hit[0]]
+    return replace(finding, severity="info",
+                   message=f"{finding.message} (shadowed: Python imports pip's {pip.name} {pip.version})")
 
 
 def _finding(rule: str, severity: str, message: str, packages: Iterable[str] = (),
@@ -92,7 +107,7 @@ def rule_downgrade(scene: Scene) -> Iterator[Finding]:
     channel = tf_before.channel if tf_before else ""
     yield _finding(
         "tf-downgrade", "block", message, moves + collateral,
-        fix=install_command(*wanted, *keep, channel=channel),
+        fix=install_command(*wanted, *keep, channel=channel, kb=scene.kb),
     )
 
 
@@ -120,64 +135,124 @@ def _first_before(scene: Scene, family: str) -> Optional[PackageView]:
 
 
 def rule_requirements(scene: Scene) -> Iterator[Finding]:
-    """keras-mismatch, numpy-abi, numpy-range, protobuf-range, h5py-range."""
+    """keras-mismatch, numpy-abi, numpy-range, protobuf-range, h5py-range, estimator-range."""
     for tf in scene.tensorflows:
-        if tf.facts is None:
+        if tf.facts is None and tf.upstream:
             continue
         for package, judgement in scene.kb.judged.items():
-            for view in scene.by_name.get(package, ()):
+            view = scene.effective(package)
+            if view is not None:
                 yield from _judge(scene, tf, view, judgement)
-            yield from _removed(scene, tf, package, judgement)
+            elif tf.facts is not None:
+                yield from _removed(scene, tf, package, judgement)
 
 
 def _removed(scene: Scene, tf: Tf, package: str, judgement) -> Iterator[Finding]:
     """A package the release requires, present before, taken away by this transaction."""
     req = tf.facts.requires.get(package)
     gone = scene.before_by_name.get(package)
-    if req is None or not gone or package in scene.by_name or package in scene.proposal.removing:
+    if req is None or not gone or package in scene.proposal.removing:
         return
+    if not tf.upstream and judgement.scope != ANY and tf.depend_spec(package) is None:
+        return  # what the wheel requires says nothing of what this conda build needs
     spec = fitting_spec(tf.facts, package) or package
     yield _finding(
         judgement.declared_rule, judgement.declared_severity,
         f"this transaction removes {gone[0].label()}, which tensorflow {tf.version} needs ({package} {req.declared})",
         [tf.view.label(), f"{gone[0].label()} → removed"],
-        fix=install_command(spec, *tf_pin(tf), channel=tf_channel(tf)), source=req.source,
+        fix=install_command(spec, *tf_pin(tf), channel=tf_channel(tf), kb=scene.kb), source=req.source,
     )
 
 
 def _judge(scene: Scene, tf: Tf, view: PackageView, judgement) -> Iterator[Finding]:
-    facts = tf.facts
+    """One package beside one TensorFlow, by the facts whose scope reaches that build:
+    what is known to break it, what the build itself says (a conda build: its depends,
+    then its channel's pins), then what the release declares (wheels, or scope ``any``)."""
     package = view.name
-    # A conda build's own depends say what it was built with; the solver honoured them.
-    channel_spec = tf.depend_spec(package)
-    if channel_spec is not None and not view.from_pip and conda_spec_contains(channel_spec, view.version):
-        return
     if parse_version(view.version) is None:
         return  # rule_unknown says so, once
-    tf_label = f"tensorflow {tf.version}"
-    for brk in facts.breaks:
-        if brk.package == package and pep440_contains(brk.versions, view.version):
+    facts = tf.facts
+    own, own_source, whose = _own_word(scene, tf, package)
+    for brk in facts.breaks if facts else ():
+        if brk.package != package or not pep440_contains(brk.versions, view.version):
+            continue
+        if brk.scope == UPSTREAM and not tf.upstream:
+            continue  # observed of the wheels; this build is the channel's
+        if own is not None and conda_spec_contains(own, view.version) and conda_spec_bounds(own, brk.versions):
+            continue  # the build says it was made for this version, on the side the break is about
+        yield _finding(
+            judgement.breaks_rule, "block", f"{view.label()} breaks tensorflow {tf.version}: {brk.why}",
+            [tf.view.label(), view.label()], fix=_fix_counterpart(scene, tf, view), source=brk.source,
+        )
+        return
+    if tf.upstream:
+        seen = scene.kb.observed(tf.version, package, view.version)
+        failed = [row for row in seen if not row.works]
+        if failed and len(failed) == len(seen):
+            row = failed[0]
             yield _finding(
                 judgement.breaks_rule, "block",
-                f"{view.label()} breaks {tf_label}: {brk.why}",
-                [tf.view.label(), view.label()],
-                fix=_fix_counterpart(scene, tf, view), source=brk.source,
+                f"{view.label()} breaks tensorflow {tf.version}: observed failing at {row.stage} on {row.checked} "
+                f"({row.error or 'no error line'})", [tf.view.label(), view.label()],
+                fix=_fix_counterpart(scene, tf, view), source=row.source,
             )
             return
+    if own is not None:
+        if conda_spec_contains(own, view.version) is False:
+            yield _finding(
+                judgement.declared_rule, judgement.declared_severity,
+                f"{view.label()} is outside what {whose} ({package} {own})",
+                [tf.view.label(), view.label()], fix=_fix_counterpart(scene, tf, view),
+                source=own_source,
+            )
+        return
+    if facts is None:
+        return
     req = facts.requires.get(package)
+    if not tf.upstream and judgement.scope != ANY:
+        if req is not None:
+            yield _finding(
+                "unknown", "info",
+                f"{view.label()} beside {tf.where()} of tensorflow {tf.version}: not checked (the wheel's "
+                f"{package} {req.declared} does not judge a conda build, and what this one takes is not known)",
+                [tf.view.label(), view.label()],
+            )
+        return
     if req is not None and pep440_contains(req.declared, view.version) is False:
+        seen = scene.kb.observed(tf.version, package, view.version) if tf.upstream else ()
+        if seen and all(row.works for row in seen):
+            yield _finding(
+                judgement.declared_rule, "info",
+                f"{view.label()} is outside what tensorflow {tf.version} declares ({package} {req.declared}), "
+                f"but was observed working with it on {seen[0].checked}",
+                [tf.view.label(), view.label()], source=seen[0].source,
+            )
+            return
         yield _finding(
             judgement.declared_rule, judgement.declared_severity,
-            f"{view.label()} is outside what {tf_label} is declared to work with ({package} {req.declared})",
+            f"{view.label()} is outside what tensorflow {tf.version} is declared to work with ({package} {req.declared})",
             [tf.view.label(), view.label()],
             fix=_fix_counterpart(scene, tf, view), source=req.source,
         )
-    elif req is None and not any(b.package == package for b in facts.breaks) and channel_spec is None:
+    elif req is None and not any(b.package == package for b in facts.breaks):
         yield _finding(
             "unknown", "info",
-            f"the knowledge base has no facts about {package} for {tf_label}: {view.label()} is not checked",
+            f"the knowledge base has no facts about {package} for tensorflow {tf.version}: {view.label()} is not checked",
             [tf.view.label(), view.label()],
         )
+
+
+def _own_word(scene: Scene, tf: Tf, package: str) -> tuple[Optional[str], Optional[Source], str]:
+    """What a conda build itself says it takes of ``package``: its record's depends, else
+    its channel's pins for it; and how a message names that. Nothing for a wheel."""
+    if tf.upstream:
+        return None, None, ""
+    spec = tf.depend_spec(package)
+    if spec is not None:
+        return spec, None, f"{tf.where()} of tensorflow {tf.version} depends on"
+    if tf.built is not None and package in tf.built.pins:
+        return tf.built.pins[package], tf.built.source, f"{tf.channel} built tensorflow {tf.version} with"
+    return None, None, ""
 
 
 def _fix_counterpart(scene: Scene, tf: Tf, view: PackageView) -> str:
@@ -186,46 +261,55 @@ def _fix_counterpart(scene: Scene, tf: Tf, view: PackageView) -> str:
     if asked_for_it:
         lines = lines_accepting(scene.kb, view.name, view.version, tf.version)
         if lines:
-            return install_command(f"tensorflow>={lines[0]}", pin(view), channel=tf_channel(tf))
+            return install_command(f"tensorflow>={lines[0]}", pin(view), channel=tf_channel(tf), kb=scene.kb)
     spec = fitting_spec(tf.facts, view.name)
     if spec is None:
         return ""
     if view.from_pip:
         return f"python -m pip install {quote(spec)}"
-    return install_command(spec, *tf_pin(tf), channel=tf_channel(tf))
+    return install_command(spec, *tf_pin(tf), channel=tf_channel(tf), kb=scene.kb)
 
 
 def rule_python(scene: Scene) -> Iterator[Finding]:
-    """python-unsupported: Python outside what the TensorFlow release (or channel build) supports."""
-    python = scene.one("python")
-    if python is None:
-        return
-    py_line = line_of(python.version)
+    """python-unsupported: Python outside what the wheels of the release, or the conda
+    build itself (its depends, its build string, what its channel built), are made for."""
+    python = scene.effective("python")
+    py_line = line_of(python.version) if python is not None else None
     if py_line is None:
         return
     for tf in scene.tensorflows:
-        channel_spec = tf.depend_spec("python")
-        if channel_spec is not None and conda_spec_contains(channel_spec, python.version):
-            continue
-        build = scene.kb.channel_build(tf.view.channel, tf.version) if tf.view.channel else None
-        if build is not None and build.python:
-            supported, source = build.python, build.source
-        elif tf.facts is not None and tf.facts.python is not None:
-            supported, source = tf.facts.python.supported, tf.facts.python.source
+        if tf.upstream:
+            if tf.facts is None or tf.facts.python is None:
+                continue
+            supported, source, where = tf.facts.python.supported, tf.facts.python.source, ""
+        elif (own := tf.depend_spec("python")) is not None:
+            if conda_spec_contains(own, python.version) is not False:
+                continue
+            supported, source, where = (), None, f" ({tf.where()} depends on python {own})"
+        elif tf.build_python:
+            supported, source, where = (tf.build_python,), None, f" ({tf.where()} is made for it)"
+        elif tf.built is not None and tf.built.python:
+            supported, source, where = tf.built.python, tf.built.source, f" on {channel_label(tf.channel)}"
         else:
+            yield _finding(
+                "unknown", "info",
+                f"Python {py_line} with {tf.where()} of tensorflow {tf.version}: not checked (what that channel built "
+                "is not in the knowledge base; the wheels' Pythons do not judge a conda build)",
+                [tf.view.label(), python.label()],
+            )
             continue
         if py_line in supported:
             continue
-        best = max(supported, key=parse_version)
-        where = f" on {channel_label(tf.view.channel)}" if build is not None and build.python else ""
-        fix = install_command(f"python={best}", *tf_pin(tf), channel=tf_channel(tf))
-        if tf.view.from_pip:
-            fix += f" && python -m pip install tensorflow=={tf.version}"
-        yield _finding(
-            "python-unsupported", "block",
-            f"tensorflow {tf.version}{where} supports Python {', '.join(supported)}, not {py_line}",
-            [tf.view.label(), python.label()], fix=fix, source=source,
-        )
+        fix = ""
+        if supported:
+            best = max(supported, key=parse_version)
+            fix = install_command(f"python={best}", *tf_pin(tf), channel=tf_channel(tf), kb=scene.kb)
+            if tf.view.from_pip:
+                fix += f" && python -m pip install tensorflow=={tf.version}"
+        message = (f"tensorflow {tf.version}{where} supports Python {', '.join(supported)}, not {py_line}" if supported
+                   else f"tensorflow {tf.version}{where}: not Python {py_line}")
+        yield _finding("python-unsupported", "block", message, [tf.view.label(), python.label()], fix=fix,
+                       source=source)
 
 
 def rule_cuda(scene: Scene) -> Iterator[Finding]:
@@ -244,34 +328,69 @@ def _channel_allows(tf: Tf, view: PackageView) -> bool:
 
 def _cuda_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
     actual = scene.cuda_of(tf)
-    gpu = tf.facts.gpu if tf.facts else None
-    expected = tf.build_cuda or (gpu.cuda if gpu else None)
-    if actual is None or expected is None or _channel_allows(tf, actual):
+    if actual is None or _channel_allows(tf, actual):
         return
-    have, want = parse_version(actual.version), parse_version(expected)
-    if have is None or want is None:
+    have = parse_version(actual.version)
+    if have is None:
         return
-    built = f"the CUDA {expected} of its build {tf.view.build}" if tf.build_cuda else f"CUDA {expected}, which it was built and tested with"
+    involved = [tf.view.label(), actual.label()]
+    own = tf.depend_spec(actual.name)
+    if own is not None:  # the build's own depends exclude it (conda would not pair them)
+        yield from _cuda_verdict(scene, tf, actual, have, own.split(",")[0].lstrip(">=<~!"),
+                                 f"the CUDA its build depends on ({actual.name} {own})", None)
+        return
+    if tf.build_cuda:
+        expected, built, source = (tf.build_cuda,), f"the CUDA {tf.build_cuda} of its build {tf.view.build}", None
+    elif not tf.upstream:
+        if tf.built is None or not tf.built.cuda:
+            yield _finding("unknown", "info", f"{actual.label()} beside {tf.where()} of tensorflow {tf.version}: "
+                           "not checked (which CUDA that build takes is not known)", involved)
+            return
+        expected, source = tf.built.cuda, tf.built.source
+        built = f"the CUDA of {tf.channel}'s GPU builds ({', '.join(expected)})"
+    elif tf.facts and tf.facts.gpu and tf.facts.gpu.cuda:
+        expected, source = (tf.facts.gpu.cuda,), tf.facts.gpu.source
+        built = f"CUDA {tf.facts.gpu.cuda}, which it was built and tested with"
+    else:
+        return
+    if any(_cuda_runs(have, parse_version(cuda), minor_compatible=bool(tf.build_cuda) or not tf.upstream)
+           for cuda in expected):
+        return
+    yield from _cuda_verdict(scene, tf, actual, have, expected[-1], built, source)
+
+
+def _cuda_runs(have, want, minor_compatible: bool) -> bool:
+    """The same CUDA line; or, for a channel's builds, a later minor of the same major
+    from CUDA 11 on, where one soname serves the whole major (libcudart.so.11.0)."""
+    if want is None:
+        return False
+    if have.release[:2] == want.release[:2]:
+        return True
+    return minor_compatible and have.release[0] == want.release[0] >= 11 and have.release[:2] > want.release[:2]
+
+
+def _cuda_verdict(scene: Scene, tf: Tf, actual: PackageView, have, expected: str, built: str,
+                  source: Optional[Source]) -> Iterator[Finding]:
+    want = parse_version(expected)
+    if want is None:
+        return
     fix = _cuda_fix(scene, tf, actual, expected)
     involved = [tf.view.label(), actual.label()]
     if have.release[0] != want.release[0]:
-        source = scene.kb.rulebook.cuda_major_must_match
-        if source is None:
+        rulebook = scene.kb.rulebook.cuda_major_must_match
+        if rulebook is None:
             return
         if scene.gpu_inferred(tf):  # nothing says this TensorFlow loads that CUDA
             yield _finding("cuda-mismatch", "warn",
                            f"{actual.label()} is another CUDA major than tensorflow {tf.version} needs ({built}): "
-                           "it cannot run on the GPU with it", involved, fix=fix, source=source)
+                           "it cannot run on the GPU with it", involved, fix=fix, source=rulebook)
         else:
             yield _finding("cuda-mismatch", "block",
                            f"{actual.label()} is another CUDA major than tensorflow {tf.version} needs: {built}",
-                           involved, fix=fix, source=source)
+                           involved, fix=fix, source=rulebook)
         return
-    if tf.build_cuda and have.release[:2] >= want.release[:2]:
-        return  # a channel's cuda120 build runs with any later 12.x (e.g. cuda-version 12.4)
-    if have.release[:2] != want.release[:2]:
-        yield _finding("cuda-mismatch", "warn", f"{actual.label()} differs from {built} (tensorflow {tf.version})",
-                       involved, fix=fix, source=gpu.source if gpu and not tf.build_cuda else None)
+    yield _finding("cuda-mismatch", "warn", f"{actual.label()} differs from {built} (tensorflow {tf.version})",
+                   involved, fix=fix, source=source)
 
 
 def _cuda_fix(scene: Scene, tf: Tf, actual: PackageView, cuda: str) -> str:
@@ -280,30 +399,47 @@ def _cuda_fix(scene: Scene, tf: Tf, actual: PackageView, cuda: str) -> str:
         major = major_of(cuda)
         return f"python -m pip install \"tensorflow[and-cuda]=={tf.version}\"" if major and major >= 12 else ""
     name = "cuda-version" if (major_of(cuda) or 0) >= 12 else actual.name  # cudatoolkit ends at 11.8
-    return install_command(f"{name}={line_of(cuda)}", *tf_pin(tf), channel=tf_channel(tf))
+    return install_command(f"{name}={line_of(cuda)}", *tf_pin(tf), channel=tf_channel(tf), kb=scene.kb)
 
 
 def _cudnn_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
     cudnn = scene.cudnn_of(tf)
-    gpu = tf.facts.gpu if tf.facts else None
     source = scene.kb.rulebook.cudnn_major_must_match
-    if cudnn is None or gpu is None or not gpu.cudnn or source is None:
+    if cudnn is None or source is None or tf.build_cuda or _channel_allows(tf, cudnn):
+        return  # a conda-forge cudaXY build says in its depends which cuDNN it takes
+    have = parse_version(cudnn.version)
+    if have is None:
         return
-    if tf.build_cuda or _channel_allows(tf, cudnn):
-        return  # a channel build says in its depends which cuDNN it takes
-    have, want = parse_version(cudnn.version), parse_version(gpu.cudnn)
-    if have is None or want is None:
+    if tf.upstream:
+        wanted = (tf.facts.gpu.cudnn,) if tf.facts and tf.facts.gpu and tf.facts.gpu.cudnn else ()
+        built = f"tensorflow {tf.version}, built with cuDNN {wanted[0]}" if wanted else ""
+    elif tf.depend_spec("cudnn") is not None:
+        wanted, built = (), ""  # its own depends exclude this cuDNN: what cuDNN it wants is that spec
+        own = tf.depend_spec("cudnn")
+        lowest = parse_version(own.split(",")[0].lstrip(">=<~!"))
+        if lowest is not None:
+            wanted, built = (f"{lowest.release[0]}.{(lowest.release + (0,))[1]}",), f"{tf.where()} (cudnn {own})"
+    elif tf.built is not None and tf.built.cudnn:
+        wanted, built = tf.built.cudnn, f"{tf.channel}'s GPU builds of tensorflow {tf.version} (cuDNN {', '.join(tf.built.cudnn)})"
+        source = tf.built.source
+    else:
+        yield _finding("unknown", "info", f"{cudnn.label()} beside {tf.where()} of tensorflow {tf.version}: not "
+                       "checked (which cuDNN that build takes is not known)", [tf.view.label(), cudnn.label()])
         return
-    if have.release[0] != want.release[0] or have.release[:2] < want.release[:2]:
-        severity = "warn" if scene.gpu_inferred(tf) else "block"
-        fix = (f"python -m pip install \"{cudnn.name}>={line_of(gpu.cudnn)},<{want.release[0] + 1}\"" if cudnn.from_pip
-               else install_command(f"cudnn>={line_of(gpu.cudnn)},<{want.release[0] + 1}", *tf_pin(tf), channel=tf_channel(tf)))
-        yield _finding(
-            "cuda-mismatch", severity,
-            f"{cudnn.label()} cannot load under tensorflow {tf.version}, built with cuDNN {gpu.cudnn}: TensorFlow "
-            "refuses another cuDNN major or an older minor",
-            [tf.view.label(), cudnn.label()], fix=fix, source=source,
-        )
+    fits = [w for w in wanted if (v := parse_version(w)) is not None
+            and have.release[0] == v.release[0] and have.release[:2] >= v.release[:2]]
+    if not wanted or fits:
+        return
+    want = parse_version(wanted[0])
+    severity = "warn" if scene.gpu_inferred(tf) else "block"
+    fix = (f"python -m pip install \"{cudnn.name}>={wanted[0]},<{want.release[0] + 1}\"" if cudnn.from_pip
+           else install_command(f"cudnn>={wanted[0]},<{want.release[0] + 1}", *tf_pin(tf), channel=tf_channel(tf),
+                                kb=scene.kb))
+    yield _finding(
+        "cuda-mismatch", severity,
+        f"{cudnn.label()} cannot load under {built}: TensorFlow refuses another cuDNN major or an older minor",
+        [tf.view.label(), cudnn.label()], fix=fix, source=source,
+    )
 
 
 def rule_driver(scene: Scene) -> Iterator[Finding]:
@@ -362,7 +498,7 @@ def _driver_verdict(kb: Knowledge, gpu: GpuFacts, cuda: str, why: str, platform:
                 "driver-too-old", "warn",
                 f"CUDA {cuda} (needed by {why}) wants driver ≥ {min_driver}; driver {gpu.driver_version} runs it only "
                 f"through minor-version compatibility (PTX JIT may fail: CUDA_ERROR_UNSUPPORTED_PTX_VERSION)",
-                involved, fix=f"{upgrade}, or: {install_command(f'{package}={driver_cuda}', channel=tf_channel(tf))}"
+                involved, fix=f"{upgrade}, or: {install_command(f'{package}={driver_cuda}', channel=tf_channel(tf), kb=kb)}"
                 if driver_cuda and not tf.view.from_pip else upgrade, source=floor[1].source,
             )
             return
@@ -432,18 +568,18 @@ def rule_gpu_presence(scene: Scene) -> Iterator[Finding]:
                 "CONDA_PLUGINS_TFGUARD_DRIVER_VERSION if the driver is there but hidden",
             )
         elif gpu.found and tf.variant in ("cpu", "mkl", "eigen") and not scene.no_gpu_on_this_platform(tf):
-            build = scene.kb.channel_build(tf.view.channel, tf.version)
-            if build is None or not build.cuda or (build.subdirs and scene.platform not in build.subdirs):
+            build = scene.kb.channel_build(tf.channel, tf.version, scene.platform, "gpu") if tf.channel else None
+            if build is None or not build.cuda:
                 continue
             glob = tf.gpu_select
             yield _finding(
                 "gpu-build-without-driver", "warn",
                 f"{tf.view.label()} is a {tf.variant.upper()} build though this machine has an NVIDIA driver "
-                f"({gpu.driver_version or 'CUDA ' + str(gpu.cuda_driver)}); {channel_label(tf.view.channel)} built "
+                f"({gpu.driver_version or 'CUDA ' + str(gpu.cuda_driver)}); {channel_label(tf.channel)} built "
                 f"GPU builds of {tf.facts.line if tf.facts else line_of(tf.version)} for CUDA {', '.join(build.cuda)}",
                 [tf.view.label()],
                 fix=install_command(f"tensorflow={tf.version}={glob}" if glob else f"tensorflow={tf.version}",
-                             channel=tf_channel(tf)),
+                             channel=tf_channel(tf), kb=scene.kb),
                 source=build.source,
             )
 
@@ -454,7 +590,7 @@ def rule_compute_capability(scene: Scene) -> Iterator[Finding]:
     if gpu is None or not gpu.gpus:
         return
     for tf in scene.tensorflows:
-        if not scene.gpu_need(tf) or tf.view.channel not in ("", PIP_CHANNEL):
+        if not scene.gpu_need(tf) or not tf.upstream:
             continue  # the kernel facts are about the upstream wheels; a channel build compiles its own
         kernels = scene.kb.min_compute_capability(tf.version)
         if kernels is None:
@@ -500,7 +636,7 @@ def rule_windows(scene: Scene) -> Iterator[Finding]:
         pythons = last_facts.python.supported if last_facts and last_facts.python else ()
         python = f"python<={max(pythons, key=parse_version)}" if pythons else ""
         older = (f"python -m pip install \"tensorflow<{next_line(last)}\"" if tf.view.from_pip
-                 else install_command(f"tensorflow={last}", python, channel=tf_channel(tf)))
+                 else install_command(f"tensorflow={last}", python, channel=tf_channel(tf), kb=scene.kb))
         yield _finding(
             "windows-native-gpu", "warn" if wants else "info",
             f"tensorflow {tf.version} has no GPU support on native Windows ({last} was the last release with it)",
@@ -511,11 +647,10 @@ def rule_windows(scene: Scene) -> Iterator[Finding]:
 
 
 def rule_channel_mix(scene: Scene) -> Iterator[Finding]:
-    """channel-mix: the TensorFlow stack would come from more than one channel."""
-    stack = [
-        v for v in scene.proposal.final
-        if not v.from_pip and v.channel and (fam := scene.kb.family_of(v.name)) is not None and fam.stack
-    ]
+    """channel-mix: the stack the rules read (TensorFlow, Keras, numpy, h5py, protobuf,
+    Python, the CUDA libraries) would come from more than one channel."""
+    stack = [v for v in scene.proposal.final
+             if not v.from_pip and v.channel and scene.kb.family_of(v.name) is not None]
     channels = {v.channel for v in stack}
     if len(channels) < 2:
         return
@@ -527,11 +662,12 @@ def rule_channel_mix(scene: Scene) -> Iterator[Finding]:
         by_channel.setdefault(channel_label(v.channel), []).append(v.name)
     described = "; ".join(f"{ch}: {', '.join(names)}" for ch, names in by_channel.items())
     channel_spec = "pkgs/main" if home == "defaults" else home
+    movable = [v for v in strays if scene.kb.carries(home, v.name)]
     yield _finding(
         "channel-mix", "warn",
         f"the TensorFlow stack mixes channels ({described}); each channel builds against its own pins",
         [v.label() for v in strays],
-        fix=install_command(*(f"{channel_spec}::{v.name}" for v in strays)),
+        fix=install_command(*(f"{channel_spec}::{v.name}" for v in movable)) if movable else "",
     )
 
 
@@ -556,21 +692,28 @@ def rule_pip_shadow(scene: Scene) -> Iterator[Finding]:
 
 
 def rule_unknown(scene: Scene) -> Iterator[Finding]:
-    """unknown: TensorFlow (or Keras) the knowledge base has no facts for."""
-    newest = scene.kb.newest_line()
+    """unknown: TensorFlow (or Keras) the knowledge base has no facts for: said, never guessed."""
+    lines = scene.kb.known_lines()
     for tf in scene.tensorflows:
         if tf.facts is not None:
             continue
         line = line_of(tf.version)
         if line is None:
-            why = "its version cannot be read"
-        elif newest and parse_version(line) > parse_version(newest):
-            why = f"it is newer than the knowledge base (newest {newest})"
+            yield _finding("unknown", "info", f"tensorflow {tf.version}: compatibility not checked, its version "
+                           "cannot be read", [tf.view.label()])
+            continue
+        if lines and parse_version(line) > parse_version(lines[-1]):
+            why = f"it is newer than the knowledge base (newest {lines[-1]})"
+        elif lines and parse_version(line) < parse_version(lines[0]):
+            why = f"it is older than the knowledge base (oldest {lines[0]})"
         else:
             why = "the knowledge base has no facts for it"
         yield _finding(
-            "unknown", "info", f"tensorflow {tf.version}: compatibility not checked, {why}", [tf.view.label()],
-            fix="add facts with a knowledge file (setting tfguard_knowledge_file)",
+            "unknown", "warn",
+            f"tensorflow {tf.version} is not in the knowledge base ({why}): its Python, numpy, protobuf, Keras and "
+            "CUDA fit are not checked", [tf.view.label()],
+            fix="maintainers: python -m conda_tfguard.knowledge refresh; users: add its facts in a knowledge file "
+                "(setting tfguard_knowledge_file)",
         )
     for view in scene.proposal.final:
         family = scene.kb.family_of(view.name)

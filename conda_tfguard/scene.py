@@ -7,11 +7,12 @@ GPU, which CUDA and cuDNN that TensorFlow really loads, what went down since bef
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import NamedTuple, Optional
 
 from .findings import Proposal
-from .knowledge import Knowledge, ReleaseFacts
+from .knowledge import UPSTREAM, ChannelBuild, Knowledge, ReleaseFacts
 from .packages import PIP_CHANNEL, PackageView, Request, depend_spec, index_by_name
 from .versions import line_of, parse_version
 
@@ -21,10 +22,18 @@ TENSORFLOW = "tensorflow"
 CUDA = "cuda"  # the knowledge base's family of the CUDA toolkit packages
 #: A conda TensorFlow record that depends on one of these is a GPU build.
 GPU_DEPENDS = frozenset({"__cuda", "cudatoolkit", "cuda-version", "cudnn", "cuda-cudart", "cuda-runtime", "nccl"})
+#: conda's build strings name the CPython a build is for: ``gpu_py39h…``, ``cuda118py311h…``.
+_BUILD_PYTHON = re.compile(r"(?:^|_|\d)py(?P<major>[23])(?P<minor>\d{1,2})(?=h|_|$)")
 
 
 class Tf(NamedTuple):
-    """One TensorFlow in the set: the view, its facts, and its build's variant."""
+    """One TensorFlow in the set: the view, its facts, and what its build says of itself.
+
+    ``scope`` says which facts judge it: ``upstream`` (a pip wheel, or a spec that names
+    neither channel nor build) or ``channel`` (a conda build: its depends, its build string, and what the
+    knowledge base knows its ``channel`` built, in ``built``). ``shadowed_by`` is pip's
+    TensorFlow when that is the one Python imports.
+    """
 
     view: PackageView
     facts: Optional[ReleaseFacts]
@@ -32,14 +41,28 @@ class Tf(NamedTuple):
     variant: Optional[str]
     build_cuda: Optional[str]
     gpu_select: Optional[str]  # the build glob of the GPU build in this build's family
+    scope: str = UPSTREAM
+    channel: str = ""  # whose builds these are, where known (named, or the one candidate that builds this kind)
+    built: Optional[ChannelBuild] = None
+    build_python: Optional[str] = None
+    shadowed_by: Optional[PackageView] = None
 
     @property
     def version(self) -> str:
         return self.view.version
 
+    @property
+    def upstream(self) -> bool:
+        return self.scope == UPSTREAM
+
     def depend_spec(self, name: str) -> Optional[str]:
         """What this build's own ``depends`` say of ``name`` (a pip wheel's say nothing)."""
         return depend_spec(self.depends, name)
+
+    def where(self) -> str:
+        """``defaults' build gpu_py39h…``: how a message names what judged this build."""
+        whose = f"{self.channel}'s" if self.channel else "a conda"
+        return f"{whose} build {self.view.build}" if self.view.build else f"{whose} build"
 
 
 class Scene:
@@ -71,18 +94,37 @@ class Scene:
         out: dict[tuple[str, bool], Tf] = {}
         for view in members:
             key = (view.version, view.from_pip)
+            if key in out:
+                continue
             same = [m for m in members if (m.version, m.from_pip) == key]
             depends = tuple(d for m in same for d in m.depends)
-            variant = cuda = gpu_select = None
+            variant = cuda = gpu_select = fact = None
             for m in same + self.by_name.get("_tflow_select", []):
                 found = self.kb.variant_of(m.name, m.build)
                 if found:
                     variant, cuda, fact = found
                     gpu_select = fact.gpu_select
                     break
-            if key not in out:
-                out[key] = Tf(view, self.kb.release(view.version), depends, variant, cuda, gpu_select)
-        return list(out.values())
+            tf = Tf(view, self.kb.release(view.version), depends, variant, cuda, gpu_select)
+            if _is_conda_build(same):
+                channel = _whose_builds(self.kb, same, fact)
+                python = next((p for m in same if (p := _python_of_build(m.build))), None)
+                built = self.kb.channel_build(channel, view.version, self.platform, variant) if channel else None
+                tf = tf._replace(scope="channel", channel=channel, built=built, build_python=python)
+            out[key] = tf
+        pip_tf = next((t.view for t in out.values() if t.view.from_pip), None)
+        return [t._replace(shadowed_by=pip_tf) if pip_tf and not t.view.from_pip else t for t in out.values()]
+
+    def effective(self, name: str) -> Optional[PackageView]:
+        """The ``name`` Python imports: pip's copy over conda's (pip wrote its files
+        last), unless this transaction is the one installing conda's."""
+        views = self.by_name.get(name, [])
+        pip = next((v for v in views if v.from_pip), None)
+        conda = next((v for v in views if not v.from_pip), None)
+        if pip is None or conda is None:
+            return pip or conda
+        moved = self.proposal.before and conda not in self.before_by_name.get(name, ())
+        return conda if moved else pip
 
     @cached_property
     def cuda_view(self) -> Optional[PackageView]:
@@ -150,7 +192,7 @@ class Scene:
                 return version, cuda.label()
         if tf.build_cuda:
             return tf.build_cuda, f"{tf.view.label()} build {tf.view.build}"
-        if tf.facts and tf.facts.gpu and tf.facts.gpu.cuda and tf.view.channel in ("", PIP_CHANNEL):
+        if tf.upstream and tf.facts and tf.facts.gpu and tf.facts.gpu.cuda:
             return line_of(tf.facts.gpu.cuda) or tf.facts.gpu.cuda, f"{tf.view.label()} (built with CUDA {tf.facts.gpu.cuda})"
         return None
 
@@ -193,3 +235,26 @@ class Scene:
     def _variant(self, view: PackageView) -> Optional[str]:
         found = self.kb.variant_of(view.name, view.build)
         return found[0] if found else None
+
+
+def _is_conda_build(views: list[PackageView]) -> bool:
+    """A conda build, judged by its channel's facts: a record, or a spec that names a
+    channel or a build. A spec that names only a version is judged as upstream's release."""
+    return any(not v.from_pip and (v.channel or v.build or v.depends) for v in views)
+
+
+def _whose_builds(kb: Knowledge, views: list[PackageView], variant_fact) -> str:
+    """The channel whose builds these are: the one named, else the one candidate channel
+    that makes builds of this kind (``gpu_py39`` builds are defaults' own)."""
+    named = next((v.channel for v in views if v.channel), "")
+    if named:
+        return named
+    candidates = {kb.builds_channel(c) for v in views for c in v.candidates}
+    if variant_fact is not None and variant_fact.channels:
+        candidates &= {kb.builds_channel(c) for c in variant_fact.channels}
+    return candidates.pop() if len(candidates) == 1 else ""
+
+
+def _python_of_build(build: str) -> Optional[str]:
+    match = _BUILD_PYTHON.search(build or "")
+    return f"{match['major']}.{match['minor']}" if match else None

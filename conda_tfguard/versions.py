@@ -22,6 +22,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 __all__ = [
+    "conda_spec_bounds",
     "conda_spec_contains",
     "line_of",
     "parse_specifier",
@@ -145,4 +146,37 @@ def _startswith(prefix: str, parsed: Version, raw: str) -> Optional[bool]:
     # (``=2.10.0rc``) must match that too.
     if wanted.pre is not None and wanted.pre != parsed.pre:
         return False
+    return True
+
+
+_UPPER, _LOWER = frozenset({"<", "<="}), frozenset({">", ">="})
+
+
+def conda_spec_bounds(spec: str, region: str) -> bool:
+    """Whether the conda expression ``spec`` bounds the side(s) on which the PEP 440
+    range ``region`` is open: ``numpy >=1.21,<3`` bounds the top, so it was written
+    knowing of numpy 2 (``region`` ``>=2``); ``numpy >=1.20`` was not.
+
+    A record's spec is evidence about a break only on a side it bounds; a region open on
+    neither side needs a spec bounded on at least one.
+    """
+    specifier = parse_specifier(region)
+    if specifier is None or not isinstance(spec, str):
+        return False
+    ops = {s.operator for s in specifier}
+    open_up = not ops & (_UPPER | {"==", "===", "~="})
+    open_down = not ops & (_LOWER | {"==", "===", "~="})
+    for alternative in spec.split("|"):
+        lower = upper = False
+        for term in (t.strip() for t in alternative.split(",") if t.strip()):
+            match = _CONDA_OP.match(term)
+            op = match.group(1) or "" if match else ""
+            if op in _UPPER:
+                upper = True
+            elif op in _LOWER:
+                lower = True
+            elif op in ("", "=", "==", "~="):
+                lower = upper = True
+        if (open_up and not upper) or (open_down and not lower) or not (lower or upper):
+            return False
     return True

@@ -86,7 +86,7 @@ CLEAN_TF215 = [
     ("python", "3.11.9", "h0_0", CF, []),
     ("tensorflow", "2.15.0", "cpu_py311h0_0", CF, ["tensorflow-base 2.15.0 cpu_py311h0_0", "python >=3.11,<3.12.0a0"]),
     ("tensorflow-base", "2.15.0", "cpu_py311h0_0", CF,
-     ["numpy >=1.23.5,<2.0a0", "keras >=2.15,<2.16", "python >=3.11,<3.12.0a0", "protobuf >=3.20.3,<5"]),
+     ["numpy >=1.23.5,<2.0a0", "keras >=2.15,<2.16", "python >=3.11,<3.12.0a0", "protobuf >=3.20.3,<5", "h5py >=2.9.0"]),
     ("keras", "2.15.0", "pyhd8ed1ab_0", CF, []),
     ("numpy", "1.26.4", "py311h0_0", CF, ["python >=3.11,<3.12.0a0"]),
     ("protobuf", "4.24.4", "py311h0_0", CF, []),

@@ -80,7 +80,11 @@ PYTHON_CASES = [
     ("tf 2.16 has cp312 wheels", ["tensorflow=2.16.1", "python=3.12.4"], None),
     ("tf 2.21 dropped python 3.9", ["tensorflow=2.21.0", "python=3.9.18"], "block"),
     ("conda-forge built tf 2.16 for 3.12", ["conda-forge::tensorflow=2.16.2=cpu_py312h0_0", "python=3.12.4"], None),
-    ("conda-forge built tf 2.14 only up to 3.11", ["conda-forge::tensorflow=2.14.0=cpu_py312h0_0", "python=3.12.4"], "block"),
+    ("conda-forge built tf 2.14 only up to 3.11", ["conda-forge::tensorflow=2.14.0", "python=3.12.4"], "block"),
+    ("a build string names its Python (real conda-forge record)",
+     ["conda-forge::tensorflow=2.14.0=cpu_py311h4b67847_0", "python=3.12.4"], "block"),
+    ("defaults built 2.4.1 GPU for py39, though the wheels stop at 3.8",
+     ["defaults::tensorflow=2.4.1=gpu_py39h8236f22_0", "python=3.9.18"], None),
 ]
 
 
@@ -251,8 +255,8 @@ def test_channel_mix_names_which_package_comes_from_where():  # MIXED_CHANNELS
     [finding] = [f for f in found if f.rule == "channel-mix"]
     assert finding.severity == "warn"
     assert "defaults: tensorflow" in finding.message and "anaconda: keras" in finding.message
-    assert "numpy" not in finding.message  # numpy is a dependency, not the stack
-    assert finding.fix == "conda install pkgs/main::keras"
+    assert "conda-forge: numpy" in finding.message  # numpy is read by the rules too: its channel matters
+    assert finding.fix == "conda install pkgs/main::keras pkgs/main::numpy"
 
 
 def test_one_channel_is_not_a_mix():
@@ -275,8 +279,9 @@ def test_pip_tensorflow_alone_is_not_a_shadow():
 # --------------------------------------------------------------------------- unknown
 def test_tensorflow_newer_than_the_knowledge_base_is_unknown_not_guessed():
     found = findings_for(pkgs("tensorflow=2.99.0", "keras=2.3.1", "numpy=2.0.0"))
-    assert [(f.rule, f.severity) for f in found] == [("unknown", "info")]
+    assert [(f.rule, f.severity) for f in found] == [("unknown", "warn")]  # never a silent ok
     assert "newer than the knowledge base" in found[0].message
+    assert "python -m conda_tfguard.knowledge refresh" in found[0].fix and "tfguard_knowledge_file" in found[0].fix
 
 
 def test_unreadable_versions_are_unknown():
