@@ -43,7 +43,7 @@ def evaluate(proposal: Proposal, knowledge: Knowledge) -> tuple[Finding, ...]:
 def _behind_pip(scene: Scene, finding: Finding) -> Finding:
     """A finding about a conda TensorFlow that pip's shadows is info: Python imports pip's."""
     shadowed = {t.view.label(): t.shadowed_by for t in scene.tensorflows if t.shadowed_by is not None}
-    if not shadowed or finding.severity == "info" or finding.rule in ("pip-shadow", "channel-mix"):
+    if not shadowed or finding.rule in ("pip-shadow", "channel-mix"):
         return finding
     imported = {t.view.label() for t in scene.tensorflows if t.shadowed_by is None}
     hit = [label for label in finding.packages if label in shadowed]
