@@ -145,6 +145,39 @@ def rule_requirements(scene: Scene) -> Iterator[Finding]:
                 yield from _judge(scene, tf, view, judgement)
             elif tf.facts is not None:
                 yield from _removed(scene, tf, package, judgement)
+                yield from _admitted(scene, tf, package, judgement)
+
+
+def _admitted(scene: Scene, tf: Tf, package: str, judgement) -> Iterator[Finding]:
+    """A pip TensorFlow whose own metadata lets pip pick a ``package`` known to break it,
+    where nothing pins ``package`` (TF 2.6.0's ``keras ~=2.6`` takes keras 2.7; 2.14.0's
+    uncapped numpy takes numpy 2)."""
+    req = tf.facts.requires.get(package)
+    if not tf.view.from_pip or req is None or scene.before_by_name.get(package):
+        return
+    for brk in tf.facts.breaks:
+        if brk.package != package or not _ranges_meet(req.declared, brk.versions):
+            continue
+        spec = fitting_spec(tf.facts, package)
+        yield _finding(
+            judgement.breaks_rule, "warn",
+            f"nothing pins {package}, and tensorflow {tf.version} declares {package} {req.declared}, which lets pip "
+            f"pick {package} {brk.versions}: {brk.why}", [tf.view.label()],
+            fix=f"python -m pip install {quote(spec)}" if spec else "", source=brk.source,
+        )
+        return
+
+
+def _ranges_meet(declared: str, breaks: str) -> bool:
+    """Whether a version allowed by ``declared`` falls in ``breaks`` (at one of the
+    break range's own bounds, the only place a one-sided range can begin)."""
+    from .versions import parse_specifier
+
+    bounds = parse_specifier(breaks)
+    if bounds is None:
+        return False
+    return any(pep440_contains(declared, s.version) and pep440_contains(breaks, s.version)
+               for s in bounds if s.operator in (">=", "==", "~="))
 
 
 def _removed(scene: Scene, tf: Tf, package: str, judgement) -> Iterator[Finding]:

@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional
 from .findings import Proposal
 from .knowledge import UPSTREAM, ChannelBuild, Knowledge, ReleaseFacts
 from .packages import PIP_CHANNEL, PackageView, Request, depend_spec, index_by_name
-from .versions import line_of, parse_version
+from .versions import line_of, parse_version, pep440_contains
 
 __all__ = ["GPU_DEPENDS", "TENSORFLOW", "Scene", "Tf"]
 
@@ -99,7 +99,8 @@ class Scene:
             same = [m for m in members if (m.version, m.from_pip) == key]
             depends = tuple(d for m in same for d in m.depends)
             variant = cuda = gpu_select = fact = None
-            for m in same + self.by_name.get("_tflow_select", []):
+            selects = [] if view.from_pip else self.by_name.get("_tflow_select", [])  # conda's own switch
+            for m in same + selects:
                 found = self.kb.variant_of(m.name, m.build)
                 if found:
                     variant, cuda, fact = found
@@ -139,15 +140,20 @@ class Scene:
     def _pip_wheel(self, prefix: str) -> Optional[PackageView]:
         return next((v for v in self.proposal.final if v.from_pip and v.name.startswith(prefix)), None)
 
+    def _wheel_libraries(self, tf: Tf, prefix: str) -> Optional[PackageView]:
+        """The nvidia-* wheel this pip TensorFlow loads, if it is one that loads them."""
+        fact = self.kb.wheel_cuda_libraries
+        if not tf.view.from_pip or fact is None or not pep440_contains(fact[0], tf.version):
+            return None
+        return self._pip_wheel(prefix)
+
     def cuda_of(self, tf: Tf) -> Optional[PackageView]:
         """The CUDA this TensorFlow loads: a pip wheel's own nvidia-* wheels, else conda's."""
-        if tf.view.from_pip:
-            return self._pip_wheel("nvidia-cuda-runtime-cu") or self.cuda_view
-        return self.cuda_view
+        return self._wheel_libraries(tf, "nvidia-cuda-runtime-cu") or self.cuda_view
 
     def cudnn_of(self, tf: Tf) -> Optional[PackageView]:
         if tf.view.from_pip:
-            return self._pip_wheel("nvidia-cudnn-cu") or self.one("cudnn")
+            return self._wheel_libraries(tf, "nvidia-cudnn-cu") or self.one("cudnn")
         cudnn = self.one("cudnn")
         return cudnn if cudnn is not None and not cudnn.from_pip else None
 
@@ -159,14 +165,14 @@ class Scene:
             return tf.variant == "gpu"
         if tf.depends and not tf.view.from_pip:
             return any(d.split()[0] in GPU_DEPENDS for d in tf.depends if d.split())
-        if tf.view.from_pip and self._pip_wheel("nvidia-cuda-runtime-cu") is not None:
+        if self._wheel_libraries(tf, "nvidia-cuda-runtime-cu") is not None:
             return True
         return self.cuda_view is not None or self.one("cudnn") is not None
 
     def gpu_inferred(self, tf: Tf) -> bool:
-        """A pip wheel beside conda's CUDA packages, with no nvidia-* wheels of its own:
+        """A pip wheel beside conda's CUDA packages, with no nvidia-* wheels it loads:
         nothing says it loads them (it may run on the CPU, or be set up by hand)."""
-        return tf.view.from_pip and tf.variant is None and self._pip_wheel("nvidia-cuda-runtime-cu") is None
+        return tf.view.from_pip and tf.variant is None and self._wheel_libraries(tf, "nvidia-cuda-runtime-cu") is None
 
     def no_gpu_on_this_platform(self, tf: Tf) -> bool:
         """TensorFlow after the last native-Windows GPU release, on native Windows."""

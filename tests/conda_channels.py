@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-__all__ = ["Channel", "Package", "build_tf_universe", "SUBCHANNELS", "SUBDIRS"]
+__all__ = ["Channel", "Package", "build_real_records", "build_tf_universe", "SUBCHANNELS", "SUBDIRS"]
 
 SUBCHANNELS = ("pkgs/main", "anaconda", "conda-forge")
 SUBDIRS = ("noarch", "linux-64")
@@ -263,6 +263,39 @@ def build_tf_universe(root: Path) -> Channel:
         "tensorflow-base 2.15.0 cuda120py311h0_0", PY311, "__cuda",
     ])
     ch.add(cf, "zlib", "1.3.1", "h4ab18f5_1")
+    ch.write()
+    return ch
+
+
+def build_real_records(root: Path, records: Path) -> Channel:
+    """Packages with the names, versions, builds and depends of real published records
+    (``tests/records``; defaults' go to ``pkgs/main``), and the plain packages a solve
+    would put beside them. For lock-file installs: conda links them without a solve, so
+    each record's full published depends can stay as they are."""
+    ch = Channel(root)
+    for path in sorted(Path(records).glob("*/*/repodata.json")):
+        channel = {"defaults": "pkgs/main"}.get(path.parent.parent.name, path.parent.parent.name)
+        subdir = path.parent.name
+        if channel not in SUBCHANNELS or subdir not in SUBDIRS:
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for key, ext in (("packages", ".tar.bz2"), ("packages.conda", ".conda")):
+            for rec in data.get(key, {}).values():
+                ch.add(channel, rec["name"], rec["version"], rec["build"], rec.get("depends", ()), subdir,
+                       build_number=rec.get("build_number"), ext=ext)
+    main, cf = "pkgs/main", "conda-forge"
+    ch.add(main, "python", "3.9.18", "h0_0")
+    ch.add(main, "numpy", "1.19.2", "py39h89c1606_0", [PY39])
+    ch.add(main, "numpy", "2.0.1", "py39h0_0", [PY39])
+    ch.add(main, "cudatoolkit", "10.1.243", "h6bb024c_0")
+    ch.add(main, "cudnn", "7.6.5", "cuda10.1_0", ["cudatoolkit >=10.1,<10.2"])
+    ch.add(cf, "python", "3.10.13", "hd12c33a_0_cpython")
+    ch.add(cf, "python", "3.9.18", "h0_0_cpython")
+    ch.add(cf, "numpy", "1.23.5", "py310h53a5b5f_0", ["python >=3.10,<3.11.0a0"])
+    ch.add(cf, "numpy", "2.0.2", "py39h0_0", [PY39])
+    ch.add(cf, "protobuf", "4.21.12", "py310heca2aa9_0", ["python >=3.10,<3.11.0a0", "libprotobuf 3.21.12.*"])
+    ch.add(cf, "keras", "2.10.0", "pyhd8ed1ab_0", ["python >=3.7"], subdir="noarch")
+    ch.add(cf, "h5py", "3.7.0", "nompi_py310h416281c_102", ["python >=3.10,<3.11.0a0"])
     ch.write()
     return ch
 

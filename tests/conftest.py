@@ -189,6 +189,16 @@ def tf_channel(tmp_path_factory):
     return build_tf_universe(tmp_path_factory.mktemp("channels"))
 
 
+@pytest.fixture(scope="session")
+def real_records_channel(tmp_path_factory):
+    """Packages made from the real published records in tests/records (for lock files)."""
+    if not HAVE_CONDA:
+        pytest.skip("conda is not importable here")
+    from conda_channels import build_real_records
+
+    return build_real_records(tmp_path_factory.mktemp("real-records"), Path(__file__).parent / "records")
+
+
 @pytest.fixture(params=[
     pytest.param("classic", id="classic"),
     pytest.param("rattler", id="rattler", marks=pytest.mark.skipif(

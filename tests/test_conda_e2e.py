@@ -429,6 +429,79 @@ def test_lock_file_pairing_tf_2_11_with_keras_2_4_is_blocked(conda_cli, tmp_path
     assert conda_cli.installed(env) == {}
 
 
+# --------------------------------------------------------------------------- 7b. real records
+# Lock files of the records conda-forge and Anaconda really published (tests/records, with
+# their full depends): a conda build is judged by what its channel built, not by PyPI.
+def _lock(ch, tmp_path, name: str, *packages: tuple) -> str:
+    path = tmp_path / f"{name}.txt"
+    path.write_text(ch.explicit([ch.get(*p) for p in packages]))
+    return str(path)
+
+
+CF_TF210_CPU = (("conda-forge", "tensorflow", "2.10.0", "cpu_py310hd1aba9c_0"),
+                ("conda-forge", "tensorflow-base", "2.10.0", "cpu_py310hc537a0e_0"),
+                ("conda-forge", "tensorflow-estimator", "2.10.0", "cpu_py310had6d012_0"),
+                ("conda-forge", "python", "3.10.13"), ("conda-forge", "numpy", "1.23.5"),
+                ("conda-forge", "keras", "2.10.0"), ("conda-forge", "h5py", "3.7.0"))
+DEFAULTS_TF241_GPU = (("pkgs/main", "tensorflow", "2.4.1", "gpu_py39h8236f22_0"),
+                      ("pkgs/main", "tensorflow-base", "2.4.1", "gpu_py39h29c2da4_0"),
+                      ("pkgs/main", "tensorflow-gpu", "2.4.1"), ("pkgs/main", "_tflow_select", "2.1.0"),
+                      ("pkgs/main", "python", "3.9.18"), ("pkgs/main", "cudatoolkit", "10.1.243"),
+                      ("pkgs/main", "cudnn", "7.6.5"))
+
+
+@needs_transaction_actions
+def test_a_lock_of_conda_forge_2_10_with_protobuf_4_21_installs_without_a_word(conda_cli, real_records_channel, tmp_path):
+    env = conda_cli.prefix("cf210")
+    lock = _lock(real_records_channel, tmp_path, "cf210", *CF_TF210_CPU, ("conda-forge", "protobuf", "4.21.12"))
+
+    result = conda_cli("create", "-y", "-p", str(env), "--file", lock)
+
+    assert result.returncode == 0, result
+    assert not result.tfguard_lines(), result
+    assert conda_cli.versions(env)["protobuf"] == "4.21.12"
+    status = conda_cli("tfguard", "status", "-p", str(env))
+    assert status.returncode == 0 and "Verdict: OK" in status.stdout, status
+
+
+@needs_transaction_actions
+def test_a_lock_of_anacondas_2_4_1_gpu_py39_build_with_cuda_10_1_installs(conda_cli, real_records_channel, tmp_path):
+    env = conda_cli.prefix("d241")
+    lock = _lock(real_records_channel, tmp_path, "d241", *DEFAULTS_TF241_GPU, ("pkgs/main", "numpy", "1.19.2"))
+
+    result = conda_cli("create", "-y", "-p", str(env), "--file", lock, env={"CONDA_OVERRIDE_CUDA": "11.2"})
+
+    assert result.returncode == 0, result
+    assert not rules_in(result.output), result
+    assert conda_cli.versions(env)["tensorflow-base"] == "2.4.1"
+
+
+@needs_transaction_actions
+def test_the_same_build_with_numpy_2_is_blocked(conda_cli, real_records_channel, tmp_path):
+    env = conda_cli.prefix("d241np2")
+    lock = _lock(real_records_channel, tmp_path, "d241np2", *DEFAULTS_TF241_GPU, ("pkgs/main", "numpy", "2.0.1"))
+
+    result = conda_cli("create", "-y", "-p", str(env), "--file", lock, env={"CONDA_OVERRIDE_CUDA": "11.2"})
+
+    assert result.returncode != 0, result
+    assert "TfguardBlocked" in result.stderr and "[numpy-abi]" in result.output, result
+    assert conda_cli.installed(env) == {}
+
+
+@needs_transaction_actions
+def test_a_lock_of_an_uncapped_pre_numpy_2_record_with_numpy_2_is_blocked(conda_cli, real_records_channel, tmp_path):
+    """conda-forge's tensorflow-base 2.4.1 (2021) depends on `numpy >=1.19`: no word about numpy 2."""
+    env = conda_cli.prefix("cf241np2")
+    lock = _lock(real_records_channel, tmp_path, "cf241np2", ("conda-forge", "tensorflow-base", "2.4.1"),
+                 ("conda-forge", "python", "3.9.18"), ("conda-forge", "numpy", "2.0.2"))
+
+    result = conda_cli("create", "-y", "-p", str(env), "--file", lock)
+
+    assert result.returncode != 0, result
+    assert "[numpy-abi]" in result.output, result
+    assert conda_cli.installed(env) == {}
+
+
 # --------------------------------------------------------------------------- 8. conda doctor
 def test_doctor_runs_the_tfguard_check_cleanly(conda_cli):
     env = make_seed_env(conda_cli)

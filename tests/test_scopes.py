@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from conda_tfguard.findings import GpuFacts
 from helpers import findings_for, pkgs, rules_of, with_depends
 
 # conda-forge tensorflow-base-2.10.0-cpu_py310hc537a0e_0 (regro/libcfgraph @ 65a852f8), the part the rules read
@@ -120,3 +121,25 @@ def test_channel_mix_covers_numpy_and_python_too():
 def test_a_release_the_knowledge_base_does_not_know_is_never_a_silent_ok(version):
     found = findings_for(pkgs(f"tensorflow={version}", "python=3.12"))
     assert rules_of(found).get("unknown") == "warn"
+
+
+# --------------------------------------------------------------------------- pip wheels and their CUDA
+def test_nvidia_wheels_beside_a_tensorflow_that_does_not_load_them_are_not_its_cuda():
+    # corpus 32: pip TF 2.7 beside PyTorch's nvidia-*-cu12 wheels (only 2.14+ load nvidia-* wheels)
+    found = findings_for(pkgs("pypi::tensorflow=2.7.0", "pypi::nvidia-cuda-runtime-cu12=12.1.105",
+                              "pypi::nvidia-cudnn-cu12=8.9.2.26", "defaults::cudatoolkit=10.1.243=h6bb024c_0",
+                              "defaults::cudnn=7.6.5=cuda10.1_0", "defaults::_tflow_select=2.1.0=gpu",
+                              "python=3.9.18"), gpu=GpuFacts(driver_version="535.104.05"))
+    assert "block" not in {f.severity for f in found}, found
+    assert not any("nvidia-cuda-runtime-cu12" in f.message for f in found)
+    assert rules_of(found)["cuda-mismatch"] == "warn"  # it runs, on the CPU: conda's CUDA 10.1 is not 11.2
+
+
+def test_a_pip_tensorflow_whose_metadata_admits_a_known_break_is_a_warning():
+    # corpus 47: `tensorflow ==2.6` from pip with nothing pinning keras: pip takes keras 2.7+
+    found = findings_for(pkgs("pypi::tensorflow=2.6", "python=3.9.18"))
+    [finding] = [f for f in found if f.rule == "keras-mismatch"]
+    assert finding.severity == "warn" and "nothing pins keras" in finding.message
+    assert finding.fix == 'python -m pip install "keras~=2.6,<2.7"'
+    # pinned to a fitting keras, nothing to say about keras
+    assert "keras-mismatch" not in rules_of(findings_for(pkgs("pypi::tensorflow=2.6", "pypi::keras=2.6.0", "python=3.9.18")))

@@ -210,6 +210,7 @@ class _Builder:
         self.cuda_families: dict[int, CudaFamily] = {}
         self.kernels: list[Kernels] = []
         self.windows_native_gpu: Optional[tuple[str, Source]] = None
+        self.wheel_cuda_libraries: Optional[tuple[str, Source]] = None
         self.families: dict[str, Family] = {}
         self.variants: list[Variant] = []
         self.judged: dict[str, Judgement] = {}
@@ -282,6 +283,7 @@ class _Builder:
             "families": self.add_cuda_families,
             "kernels": self.add_kernels,
             "windows_native_gpu": self.add_windows,
+            "wheel_cuda_libraries": self.add_wheel_cuda,
             "channel_builds": self.add_channel_builds,
             "channels": self.add_channels,
             "evidence": self.add_evidence,
@@ -467,6 +469,12 @@ class _Builder:
         last = self.text(doc, entry.get("last"), keys + ("last",), version=True)
         self.windows_native_gpu = (last, self.source(doc, entry, keys))
 
+    def add_wheel_cuda(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        entry = self.mapping(doc, value, keys)
+        self.unknown_keys(doc, entry, ("tensorflow", "source"), keys)
+        versions = self.text(doc, entry.get("tensorflow"), keys + ("tensorflow",), spec=True)
+        self.wheel_cuda_libraries = (versions, self.source(doc, entry, keys))
+
     def add_channel_builds(self, doc: _Doc, value: Any, keys: tuple) -> None:
         fields = ("channel", "tensorflow", "versions", "subdirs", "variants", "python", "cuda", "cudnn", "pins", "source")
         for i, entry in enumerate(self.listing(doc, value, keys)):
@@ -649,6 +657,7 @@ class _Builder:
             cuda_families=self.cuda_families,
             kernels=tuple(self.kernels),
             windows_native_gpu=self.windows_native_gpu,
+            wheel_cuda_libraries=self.wheel_cuda_libraries,
             families=self.families,
             member_index={m: fam for fam in self.families.values() for m in fam.members},
             variants=tuple(self.variants),

@@ -248,6 +248,7 @@ class Knowledge:
     cuda_families: Mapping[int, CudaFamily] = field(default_factory=dict)
     kernels: tuple[Kernels, ...] = ()
     windows_native_gpu: Optional[tuple[str, Source]] = None
+    wheel_cuda_libraries: Optional[tuple[str, Source]] = None  # the TF wheels that load nvidia-* wheels
     families: Mapping[str, Family] = field(default_factory=dict)
     variants: tuple[Variant, ...] = ()
     judged: Mapping[str, Judgement] = field(default_factory=dict)
