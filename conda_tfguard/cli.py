@@ -19,7 +19,8 @@ from typing import Callable, Mapping, Optional, Sequence, TextIO
 
 from .errors import SpecError, TfguardError
 from .findings import Finding, GpuFacts, Proposal, verdict_of
-from .packages import PackageView, Request, parse_package_spec, parse_request
+from .packages import PackageView, Request
+from .specs import parse_package_spec, parse_request
 from .versions import line_of, parse_version
 
 __all__ = ["Host", "judge", "layer", "machine_subdir", "run", "standalone_host"]
@@ -180,15 +181,23 @@ def _check(args: argparse.Namespace, host: Host, out: TextIO) -> int:
             # the active env by default, and it is none (a bare root prefix): a pure what-if
     unchecked: tuple[str, ...] = ()
     wanted: list[PackageView] = []
+    env = None
     if args.file:
-        from .envfile import read_env_file
+        from .envfile import line_names, read_env_file
 
-        env = read_env_file(args.file)
+        env = read_env_file(args.file, line_names(knowledge))
         wanted.extend(env.packages)
         unchecked = env.unchecked
     wanted.extend(specs)
     if not wanted and not before:
-        raise SpecError("nothing to check: give package specs, -f FILE or -p PREFIX")
+        if env is None:
+            raise SpecError("nothing to check: give package specs, -f FILE or -p PREFIX")
+        # A file that pins nothing is no error: there is nothing of the stack to judge.
+        if args.json:
+            _emit(out, to_json((), unchecked=list(env.unchecked), file_format=env.format))
+        else:
+            out.write(env.nothing_pinned(args.file) + "\n")
+        return 0
     final = layer(before, wanted, knowledge)
     gpu = _gpu(args, host) if _has_tensorflow(final, knowledge) else None
     proposal = Proposal(
@@ -199,10 +208,21 @@ def _check(args: argparse.Namespace, host: Host, out: TextIO) -> int:
         platform=host.platform,
     )
     findings = judge(proposal, knowledge, host.ignore, _target(args))
+    # The file's conda entries that name no channel, as far as they are still in the set judged.
+    from_file = {id(v) for v in env.packages} if env is not None else set()
+    unknown = [v for v in final if id(v) in from_file and not v.channel and not v.from_pip]
     if args.json:
-        _emit(out, to_json(findings, unchecked=list(unchecked) or None))
+        extra = {"unchecked": list(unchecked) or None}
+        if env is not None:
+            extra["file_format"] = env.format
+        if unknown:
+            extra["unknown_channel"] = {"packages": [v.name for v in unknown], "candidates": list(env.candidates),
+                                        "configured_channels_too": env.configured_channels_too}
+        _emit(out, to_json(findings, **extra))
     else:
-        out.write(render_check(findings, len(final), unchecked) + "\n")
+        notes = [env.channel_note(len(unknown))] if unknown else []
+        reasons = env.reasons if env is not None else None
+        out.write(render_check(findings, len(final), unchecked, reasons=reasons, notes=notes) + "\n")
     return 1 if verdict_of(findings) == "block" else 0
 
 

@@ -1,4 +1,4 @@
-"""Plain package views, the user's requests, channel identity and spec parsing.
+"""Plain package views, the user's requests and channel identity.
 
 Everything here is plain data: the conda adapter and the prefix reader turn their
 records into :class:`PackageView`; the rules only ever see these.
@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from .errors import SpecError
 
 __all__ = [
     "PIP_CHANNEL",
@@ -20,8 +19,6 @@ __all__ = [
     "classify_channel",
     "depend_spec",
     "normalize_name",
-    "parse_package_spec",
-    "parse_request",
 ]
 
 #: What conda itself shows as the channel of a pip-installed package.
@@ -33,12 +30,6 @@ _DEFAULTS_PATHS = (
 )
 _SUBDIR = re.compile(r"^(noarch|(linux|osx|win|emscripten|wasi|zos|freebsd)-[a-z0-9_]+)$")
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
-_EXACT_SPEC = re.compile(
-    rf"^(?:(?P<channel>[^\s]+?)::)?(?P<name>{_NAME})(?P<op>==|=)(?P<version>[^=\s,|<>!~*]+)"
-    r"(?:=(?P<build>[^=\s]+))?$"
-)
-_REQUEST = re.compile(rf"^(?:(?P<channel>[^\s]+?)::)?(?P<name>{_NAME})\s*(?P<rest>.*)$")
-
 def classify_channel(*names: Optional[str]) -> str:
     """One identity for a channel, from whatever conda or a file gives us.
 
@@ -113,42 +104,6 @@ class Request:
     @property
     def pins_version(self) -> bool:
         return self.version not in ("", "*")
-
-
-def parse_package_spec(text: str) -> PackageView:
-    """Parse an exact package spec: ``name=1.2.3``, ``name==1.2.3``, ``ch::name=1.2.3=build``.
-
-    Raises :class:`SpecError` with a one-line message for anything else.
-    """
-    if not isinstance(text, str) or not text.strip():
-        raise SpecError("empty package spec")
-    cleaned = text.strip()
-    match = _EXACT_SPEC.match(cleaned)
-    if not match:
-        raise SpecError(
-            f"cannot read package spec {cleaned!r}: expected name=VERSION, name==VERSION "
-            "or channel::name=VERSION[=BUILD]"
-        )
-    return PackageView(
-        name=match.group("name").lower(),
-        version=match.group("version"),
-        build=match.group("build") or "",
-        channel=classify_channel(match.group("channel")),
-    )
-
-
-def parse_request(text: str) -> Optional[Request]:
-    """Read a user's match spec loosely (``keras``, ``tensorflow>=2.9``, ``ch::numpy 1.26``)."""
-    if not isinstance(text, str):
-        return None
-    match = _REQUEST.match(text.strip())
-    if not match:
-        return None
-    rest = match.group("rest").strip().lstrip("=").strip()
-    parts = rest.replace("=", " ", 1).split() if rest and not rest.startswith(("<", ">", "!", "~")) else rest.split()
-    version = parts[0] if parts else ""
-    build = parts[1] if len(parts) > 1 else ""
-    return Request(match.group("name").lower(), version, classify_channel(match.group("channel")), build)
 
 
 def depend_spec(depends: Iterable[str], name: str) -> Optional[str]:

@@ -18,7 +18,8 @@ from typing import Iterable, Optional
 
 from .errors import SpecError
 from .versions import conda_spec_contains
-from .packages import PIP_CHANNEL, PackageView, classify_channel, normalize_name, parse_request
+from .packages import PIP_CHANNEL, PackageView, classify_channel, normalize_name
+from .specs import parse_request
 
 __all__ = ["Pinned", "PrefixContents", "append_pins", "owned_dist_dirs", "pip_views", "read_pinned", "read_prefix"]
 

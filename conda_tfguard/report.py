@@ -6,7 +6,7 @@ from conda's own output and can be grepped.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Mapping, Optional, Sequence
 
 from .findings import Finding, GpuFacts, verdict_of
 from .packages import PackageView, channel_label
@@ -35,10 +35,15 @@ def to_json(findings: Sequence[Finding], **extra: object) -> dict:
     return out
 
 
-def render_check(findings: Sequence[Finding], checked: int, unchecked: Sequence[str] = ()) -> str:
+def render_check(findings: Sequence[Finding], checked: int, unchecked: Sequence[str] = (),
+                 reasons: Optional[Mapping[str, str]] = None, notes: Sequence[str] = ()) -> str:
+    """Findings, then each unchecked entry (``reasons`` says why, where not "is not pinned"),
+    then ``notes`` (``[channel] ...``, as INFO lines), then the OK line if nothing was found."""
     lines = finding_lines(findings)
     for spec in unchecked:
-        lines.append(f"tfguard INFO  [unchecked] {spec} is not pinned: not checked")
+        lines.append(f"tfguard INFO  [unchecked] {spec} {(reasons or {}).get(spec, 'is not pinned')}: not checked")
+    for note in notes:
+        lines.append(f"tfguard INFO  {note}")
     if not findings:
         lines.append(f"tfguard OK: {checked} package{'s' if checked != 1 else ''} checked, nothing to report")
     return "\n".join(lines)

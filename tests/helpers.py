@@ -7,7 +7,8 @@ from typing import Iterable, Optional
 from conda_tfguard.cli import judge
 from conda_tfguard.findings import Finding, GpuFacts, Proposal
 from conda_tfguard.knowledge import load_knowledge
-from conda_tfguard.packages import PackageView, Request, parse_package_spec
+from conda_tfguard.packages import PackageView, Request
+from conda_tfguard.specs import parse_package_spec
 
 
 def pkgs(*specs: str) -> tuple[PackageView, ...]:

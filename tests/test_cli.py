@@ -28,7 +28,7 @@ def test_the_readme_example_is_ok_as_json_and_exits_0(capsys):
 
 def test_python_dash_m_runs_as_a_module():
     result = subprocess.run(
-        [sys.executable, "-m", "conda_tfguard", "check", "tensorflow=2.15.0", "keras=3.0.5", "python=3.11"],
+        [sys.executable, "-m", "conda_tfguard", "check", "tensorflow=2.15.0", "keras=3.1.1", "python=3.11"],
         capture_output=True, text=True, env={**os.environ, "CONDA_OVERRIDE_CUDA": ""},
     )
     assert result.returncode == 1
@@ -111,7 +111,7 @@ def test_environment_file_pins_are_checked_and_the_rest_listed_as_unchecked(caps
         dependencies:
           - python=3.11
           - tensorflow=2.15.0
-          - keras 3.0.5
+          - keras 3.1.1
           - numpy>=1.26
           - pip:
             - tf-keras==2.15.0
@@ -263,6 +263,6 @@ def test_python_given_twice_differently_is_an_error(capsys):
 
 def test_a_pip_pin_with_extras_is_checked(capsys, tmp_path):
     env = tmp_path / "environment.yml"
-    env.write_text("dependencies:\n  - python=3.11\n  - pip:\n    - tensorflow[and-cuda]==2.15.0\n    - keras==3.0.5\n")
+    env.write_text("dependencies:\n  - python=3.11\n  - pip:\n    - tensorflow[and-cuda]==2.15.0\n    - keras==3.1.1\n")
     code, out, _ = run(capsys, "check", "-f", str(env), "--json")
     assert code == 1 and json.loads(out)["findings"][0]["rule"] == "keras-mismatch"

@@ -28,7 +28,8 @@ PIP_OVER_CONDA = "https://github.com/tensorflow/tensorflow/pull/5856"
 REQUIREMENT_CASES = [
     # (id, packages, rule, expected severity or None for "this rule stays silent")
     (SEED_KERAS + " (tf 2.10 + keras 2.3.1)", ["tensorflow=2.10.0", "keras=2.3.1", "python=3.9"], "keras-mismatch", "block"),
-    ("keras 3 beside tf 2.15 breaks tf.keras", ["tensorflow=2.15.0", "keras=3.0.5", "python=3.11"], "keras-mismatch", "block"),
+    ("keras 3 beside tf 2.15, outside its declared line and never observed", ["tensorflow=2.15.0", "keras=3.1.1", "python=3.11"], "keras-mismatch", "block"),
+    ("keras 3.0.5 beside tf 2.15.0: outside the declared line, observed working", ["tensorflow=2.15.0", "keras=3.0.5", "python=3.11"], "keras-mismatch", "info"),
     ("tf 2.16 is made for keras 3", ["tensorflow=2.16.1", "keras=3.0.5", "python=3.11"], "keras-mismatch", None),
     ("keras 2 beside tf 2.16", ["tensorflow=2.16.1", "keras=2.15.0", "python=3.11"], "keras-mismatch", "block"),
     ("same-minor keras is fine", ["tensorflow=2.13.0", "keras=2.13.1", "python=3.11"], "keras-mismatch", None),
@@ -62,9 +63,9 @@ def test_numpy_abi_block_says_why_and_what_to_run():
 def test_keras_the_user_asked_for_moves_tensorflow_instead():
     # The user explicitly asked for keras 3 beside tf 2.15: the fix keeps keras 3 and
     # moves TensorFlow to a line made for it, rather than undoing the user's request.
-    findings = findings_for(pkgs("tensorflow=2.15.0", "keras=3.0.5", "python=3.11"), requested=asked("keras=3.0.5"))
+    findings = findings_for(pkgs("tensorflow=2.15.0", "keras=3.1.1", "python=3.11"), requested=asked("keras=3.1.1"))
     [finding] = [f for f in findings if f.rule == "keras-mismatch"]
-    assert '"tensorflow>=2.16"' in finding.fix and "keras=3.0.5" in finding.fix
+    assert '"tensorflow>=2.16"' in finding.fix and "keras=3.1.1" in finding.fix
 
 
 def test_a_channel_build_is_judged_by_its_own_depends():
@@ -347,7 +348,7 @@ def test_asking_for_the_cpu_build_is_not_an_unasked_swap():
     before = pkgs("conda-forge::tensorflow=2.16.2=cuda120py311h0_0")
     after = pkgs("conda-forge::tensorflow=2.16.2=cpu_py311h0_0")
     for request in ("tensorflow-cpu", "tensorflow=*=cpu*"):
-        from conda_tfguard.packages import parse_request
+        from conda_tfguard.specs import parse_request
 
         assert "tf-downgrade" not in rules_of(findings_for(after, before=before, requested=[parse_request(request)]))
     assert rules_of(findings_for(after, before=before, requested=asked("tensorflow")))["tf-downgrade"] == "block"

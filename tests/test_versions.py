@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conda_tfguard.errors import SpecError
-from conda_tfguard.packages import classify_channel, parse_package_spec, parse_request
+from conda_tfguard.packages import classify_channel
+from conda_tfguard.specs import parse_package_spec, parse_request
 from conda_tfguard.versions import conda_spec_contains, line_of, parse_version, pep440_contains
 
 

@@ -319,12 +319,13 @@ class Knowledge:
 
     # -- what was observed
     def observed(self, tensorflow: str, package: str, version: str) -> tuple[Evidence, ...]:
-        """Evidence rows of this TensorFlow release with ``package`` forced to the same
-        ``major.minor`` line as ``version``: the scope a row speaks for."""
-        line = line_of(version)
+        """Evidence rows of exactly this TensorFlow release with ``package`` forced to
+        exactly ``version``: a row speaks for what it ran, no further (TF 2.12 excludes
+        protobuf 4.21.0-4.21.5 but not 4.21.12). Ranges are what ``breaks`` facts are for."""
+        want, tf = parse_version(version), parse_version(tensorflow)
         return tuple(
             row for row in self.evidence.values()
-            if row.tensorflow == tensorflow and row.package == package and line_of(row.version) == line
+            if row.package == package and parse_version(row.tensorflow) == tf and parse_version(row.version) == want
         )
 
     # -- package families
