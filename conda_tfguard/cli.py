@@ -203,7 +203,7 @@ def _check(args: argparse.Namespace, host: Host, out: TextIO) -> int:
     proposal = Proposal(
         final=final,
         before=before,
-        requested=tuple(Request(v.name, v.version, v.channel) for v in wanted),
+        requested=tuple(Request(v.name, v.version, v.channel) for v in wanted) + _constraints(unchecked),
         gpu=gpu,
         platform=host.platform,
     )
@@ -224,6 +224,17 @@ def _check(args: argparse.Namespace, host: Host, out: TextIO) -> int:
         reasons = env.reasons if env is not None else None
         out.write(render_check(findings, len(final), unchecked, reasons=reasons, notes=notes) + "\n")
     return 1 if verdict_of(findings) == "block" else 0
+
+
+def _constraints(unchecked: Sequence[str]) -> tuple[Request, ...]:
+    """The entries a file names without one version (``numpy<2``, ``pip: keras~=2.6``): not
+    judged, but the user did constrain them."""
+    out = []
+    for text in unchecked:
+        request = parse_request(text[len("pip: "):] if text.startswith("pip: ") else text)
+        if request is not None:
+            out.append(request)
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- status

@@ -153,7 +153,8 @@ def _admitted(scene: Scene, tf: Tf, package: str, judgement) -> Iterator[Finding
     where nothing pins ``package`` (TF 2.6.0's ``keras ~=2.6`` takes keras 2.7; 2.14.0's
     uncapped numpy takes numpy 2)."""
     req = tf.facts.requires.get(package)
-    if not tf.view.from_pip or req is None or scene.before_by_name.get(package):
+    asked = scene.requested(package)
+    if not tf.view.from_pip or req is None or scene.before_by_name.get(package) or (asked and asked.pins_version):
         return
     for brk in tf.facts.breaks:
         if brk.package != package or not _ranges_meet(req.declared, brk.versions):

@@ -266,3 +266,13 @@ def test_a_pip_pin_with_extras_is_checked(capsys, tmp_path):
     env.write_text("dependencies:\n  - python=3.11\n  - pip:\n    - tensorflow[and-cuda]==2.15.0\n    - keras==3.1.1\n")
     code, out, _ = run(capsys, "check", "-f", str(env), "--json")
     assert code == 1 and json.loads(out)["findings"][0]["rule"] == "keras-mismatch"
+
+
+@pytest.mark.parametrize("numpy_entry, warned", [("", True), ("  - numpy<2\n", False), ("  - numpy\n", True)])
+def test_a_file_that_bounds_what_pips_tensorflow_admits_gets_no_warning_about_it(capsys, tmp_path, numpy_entry, warned):
+    # corpus 54: `numpy<2` beside pip's tensorflow==2.14 (whose metadata does not cap numpy)
+    env = tmp_path / "environment.yml"
+    env.write_text("dependencies:\n  - python=3.11\n" + numpy_entry + "  - pip:\n    - tensorflow==2.14.0\n")
+    code, out, _ = run(capsys, "check", "-f", str(env), "--json")
+    assert code == 0
+    assert any(f["rule"] == "numpy-abi" and f["severity"] == "warn" for f in json.loads(out)["findings"]) is warned
