@@ -157,6 +157,11 @@ class Evidence(NamedTuple):
     def control(self) -> bool:
         return self.package is None
 
+    @property
+    def observed(self) -> bool:
+        """Whether the probe ran: a row that failed to install shows nothing of the stack."""
+        return self.stage != "install"
+
 
 class Toolkit(NamedTuple):
     """The minimum NVIDIA driver of one CUDA toolkit release."""
@@ -325,7 +330,8 @@ class Knowledge:
         want, tf = parse_version(version), parse_version(tensorflow)
         return tuple(
             row for row in self.evidence.values()
-            if row.package == package and parse_version(row.tensorflow) == tf and parse_version(row.version) == want
+            if row.observed and row.package == package and parse_version(row.tensorflow) == tf
+            and parse_version(row.version) == want
         )
 
     # -- package families
