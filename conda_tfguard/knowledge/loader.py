@@ -37,6 +37,7 @@ from .model import (
     Line,
     Newest,
     Patch,
+    PythonFloor,
     PythonSupport,
     ReleaseFacts,
     Requirement,
@@ -206,6 +207,7 @@ class _Builder:
         self.channels: dict[str, Channel] = {}
         self.evidence: dict[str, Evidence] = {}
         self.cited_evidence: list[tuple[_Doc, tuple, str]] = []
+        self.ranged_breaks: list[Break] = []
         self.toolkits: dict[str, Toolkit] = {}
         self.cuda_families: dict[int, CudaFamily] = {}
         self.kernels: list[Kernels] = []
@@ -214,6 +216,7 @@ class _Builder:
         self.families: dict[str, Family] = {}
         self.variants: list[Variant] = []
         self.judged: dict[str, Judgement] = {}
+        self.python_floors: list[PythonFloor] = []
         self.rulebook: dict[str, Source] = {}
         self.newest: dict[str, Newest] = {}
 
@@ -286,10 +289,12 @@ class _Builder:
             "wheel_cuda_libraries": self.add_wheel_cuda,
             "channel_builds": self.add_channel_builds,
             "channels": self.add_channels,
+            "breaks": self.add_ranged_breaks,
             "evidence": self.add_evidence,
             "package_families": self.add_package_families,
             "variants": self.add_variants,
             "judged": self.add_judged,
+            "requires_python": self.add_python_floors,
             "rulebook": self.add_rulebook,
             "newest": self.add_newest,
         }
@@ -382,25 +387,34 @@ class _Builder:
         return out
 
     def breaks(self, doc: _Doc, entry: Mapping, keys: tuple) -> tuple[Break, ...]:
-        out = []
         here = keys + ("breaks",)
-        for i, value in enumerate(self.listing(doc, entry.get("breaks", []), here)):
-            where = here + (i,)
-            value = self.mapping(doc, value, where)
-            self.unknown_keys(doc, value, ("package", "versions", "why", "source", "scope", "evidence"), where)
-            evidence = self.texts(doc, value["evidence"], where + ("evidence",)) if "evidence" in value else ()
-            self.cited_evidence.extend((doc, where + ("evidence",), row) for row in evidence)
-            out.append(
-                Break(
-                    package=self.text(doc, value.get("package"), where + ("package",)),
-                    versions=self.text(doc, value.get("versions"), where + ("versions",), spec=True),
-                    why=self.text(doc, value.get("why"), where + ("why",)),
-                    source=self.source(doc, value, where),
-                    scope=self.scope(doc, value, where, default=ANY),
-                    evidence=evidence,
-                )
-            )
-        return tuple(out)
+        return tuple(self.one_break(doc, value, here + (i,))
+                     for i, value in enumerate(self.listing(doc, entry.get("breaks", []), here)))
+
+    def one_break(self, doc: _Doc, value: Any, where: tuple, ranged: bool = False) -> Break:
+        value = self.mapping(doc, value, where)
+        fields = ("package", "versions", "why", "source", "scope", "evidence", "severity")
+        self.unknown_keys(doc, value, fields + (("tensorflow",) if ranged else ()), where)
+        evidence = self.texts(doc, value["evidence"], where + ("evidence",)) if "evidence" in value else ()
+        self.cited_evidence.extend((doc, where + ("evidence",), row) for row in evidence)
+        severity = self.text(doc, value.get("severity", "block"), where + ("severity",))
+        if severity not in ("warn", "block"):
+            raise doc.fail(where + ("severity",), f"severity must be warn or block, not {severity!r}")
+        return Break(
+            package=self.text(doc, value.get("package"), where + ("package",)),
+            versions=self.text(doc, value.get("versions"), where + ("versions",), spec=True),
+            why=self.text(doc, value.get("why"), where + ("why",)),
+            source=self.source(doc, value, where),
+            scope=self.scope(doc, value, where, default=ANY),
+            evidence=evidence,
+            tensorflow=self.text(doc, value.get("tensorflow"), where + ("tensorflow",), spec=True) if ranged else "",
+            severity=severity,
+        )
+
+    def add_ranged_breaks(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        """Top-level ``breaks:``: one fact over a range of TensorFlow releases."""
+        for i, entry in enumerate(self.listing(doc, value, keys)):
+            self.ranged_breaks.append(self.one_break(doc, entry, keys + (i,), ranged=True))
 
     def scope(self, doc: _Doc, entry: Mapping, keys: tuple, default: str) -> str:
         if "scope" not in entry:
@@ -534,8 +548,8 @@ class _Builder:
             self.channels[str(name)] = Channel(str(name), carries, self.source(doc, entry, here), same)
 
     def add_evidence(self, doc: _Doc, value: Any, keys: tuple) -> None:
-        fields = ("id", "tensorflow", "distribution", "python", "control", "forced", "installed", "result", "stage",
-                  "error", "seconds", "checked", "source")
+        fields = ("id", "tensorflow", "distribution", "python", "control", "constraints", "forced", "installed",
+                  "result", "stage", "error", "seconds", "checked", "source")
         for i, entry in enumerate(self.listing(doc, value, keys)):
             here = keys + (i,)
             entry = self.mapping(doc, entry, here)
@@ -569,6 +583,7 @@ class _Builder:
                 error=str(entry.get("error") or "").strip(),
                 checked=str(entry.get("checked") or "").strip(),
                 distribution=str(entry.get("distribution") or "tensorflow").strip(),
+                constraints=self.texts(doc, entry["constraints"], here + ("constraints",)) if "constraints" in entry else (),
             )
 
     def check_cited_evidence(self) -> None:
@@ -630,6 +645,18 @@ class _Builder:
                 scope=self.scope(doc, entry, here, default=UPSTREAM),
             )
 
+    def add_python_floors(self, doc: _Doc, value: Any, keys: tuple) -> None:
+        for i, entry in enumerate(self.listing(doc, value, keys)):
+            here = keys + (i,)
+            entry = self.mapping(doc, entry, here)
+            self.unknown_keys(doc, entry, ("package", "versions", "python", "source"), here)
+            self.python_floors.append(PythonFloor(
+                package=self.text(doc, entry.get("package"), here + ("package",)),
+                versions=self.text(doc, entry.get("versions"), here + ("versions",), spec=True),
+                python=self.text(doc, entry.get("python"), here + ("python",), version=True),
+                source=self.source(doc, entry, here),
+            ))
+
     def add_rulebook(self, doc: _Doc, value: Any, keys: tuple) -> None:
         entries = self.mapping(doc, value, keys)
         self.unknown_keys(doc, entries, Rulebook._fields, keys)
@@ -650,6 +677,7 @@ class _Builder:
     def build(self, files: tuple[str, ...]) -> Knowledge:
         return Knowledge(
             lines=self.lines,
+            breaks=tuple(self.ranged_breaks),
             channel_builds=tuple(self.channel_builds.values()),
             channels=self.channels,
             evidence=self.evidence,
@@ -662,6 +690,7 @@ class _Builder:
             member_index={m: fam for fam in self.families.values() for m in fam.members},
             variants=tuple(self.variants),
             judged=self.judged,
+            python_floors=tuple(self.python_floors),
             rulebook=Rulebook(**self.rulebook),
             newest=self.newest,
             sources=self.sources,

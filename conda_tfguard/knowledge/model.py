@@ -58,6 +58,8 @@ class Break(NamedTuple):
     source: Source
     scope: str = ANY
     evidence: tuple[str, ...] = ()
+    tensorflow: str = ""  # the TensorFlow releases it holds for (PEP 440), on a top-level fact
+    severity: str = "block"  # "warn" where only some uses fail (RNN layers, not import)
 
 
 class PythonSupport(NamedTuple):
@@ -148,6 +150,7 @@ class Evidence(NamedTuple):
     error: str = ""
     checked: str = ""
     distribution: str = "tensorflow"
+    constraints: tuple[str, ...] = ()  # pins pip's resolution of the stack obeyed ("protobuf<4")
 
     @property
     def works(self) -> bool:
@@ -212,6 +215,15 @@ class Variant(NamedTuple):
         return _regex(self.pattern).search(build)
 
 
+class PythonFloor(NamedTuple):
+    """The oldest Python some releases of a package support (their Requires-Python)."""
+
+    package: str
+    versions: str
+    python: str
+    source: Source
+
+
 class Judgement(NamedTuple):
     """How a TensorFlow requirement on one package is judged: rule ids and severities.
 
@@ -246,6 +258,7 @@ class Knowledge:
     """The loaded knowledge base. Lookups are methods; nothing here touches the outside."""
 
     lines: Mapping[str, Line] = field(default_factory=dict)
+    breaks: tuple[Break, ...] = ()  # top-level facts, each over a range of TensorFlow releases
     channel_builds: tuple[ChannelBuild, ...] = ()
     channels: Mapping[str, Channel] = field(default_factory=dict)
     evidence: Mapping[str, Evidence] = field(default_factory=dict)
@@ -257,6 +270,7 @@ class Knowledge:
     families: Mapping[str, Family] = field(default_factory=dict)
     variants: tuple[Variant, ...] = ()
     judged: Mapping[str, Judgement] = field(default_factory=dict)
+    python_floors: tuple[PythonFloor, ...] = ()
     rulebook: Rulebook = Rulebook()
     newest: Mapping[str, Newest] = field(default_factory=dict)
     sources: Mapping[str, Source] = field(default_factory=dict)
@@ -271,6 +285,9 @@ class Knowledge:
         if entry is None:
             return None
         facts = entry.facts
+        ranged = tuple(b for b in self.breaks if pep440_contains(b.tensorflow, version))
+        if ranged:
+            facts = facts._replace(breaks=facts.breaks + ranged)
         for patch in entry.patches:
             if pep440_contains(patch.versions, version):
                 facts = facts._replace(
@@ -321,6 +338,17 @@ class Knowledge:
             return False
         family = self.member_index.get(package)
         return (family.name if family else package) in known.carries
+
+    def python_floor(self, package: str, versions: str) -> Optional[PythonFloor]:
+        """The Python floor of the releases a range starts with (``>=2`` -> numpy 2.0's 3.9)."""
+        from ..versions import parse_specifier
+
+        bounds = parse_specifier(versions)
+        starts = [s.version for s in bounds or () if s.operator in (">=", "==", "~=")]
+        for floor in self.python_floors:
+            if floor.package == package and any(pep440_contains(floor.versions, v) for v in starts):
+                return floor
+        return None
 
     # -- what was observed
     def observed(self, tensorflow: str, package: str, version: str) -> tuple[Evidence, ...]:

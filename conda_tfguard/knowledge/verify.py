@@ -168,10 +168,12 @@ class Stack:
     distribution: str
     forces: Tuple[Force, ...]
     primary: bool = True  # the first stack of its TensorFlow version: ids carry no python tag
+    constrain: Tuple[str, ...] = ()  # pins pip's own resolution of the control obeys ("protobuf<4")
+    tag: str = ""  # names a constrained stack in its row ids
 
     @property
     def key(self) -> str:
-        return f"tf{self.tensorflow}-py{self.python}"
+        return f"tf{self.tensorflow}-py{self.python}" + (f"-{self.tag}" if self.tag else "")
 
     @property
     def control_id(self) -> str:
@@ -211,6 +213,7 @@ class PlanError(ValueError):
 def row_id(stack: Stack, force: Optional[Force]) -> str:
     """``tf2.15.1-keras3.0.5``, ``tf2.15.1-control``; ``-py3.7`` before the tail off the primary stack."""
     head = f"tf{stack.tensorflow}" + ("" if stack.primary else f"-py{stack.python}")
+    head += f"-{stack.tag}" if stack.tag else ""
     return f"{head}-control" if force is None else f"{head}-{force.package}{force.version}"
 
 
@@ -246,8 +249,12 @@ def parse_plan(data: object) -> Plan:
             except ValueError:
                 raise PlanError(f"{where}.force[{j}]: bad version {version!r}") from None
             forces.append(Force(name.strip().lower(), version.strip()))
+        constrain = tuple(str(c) for c in item.get("constrain") or ())
+        tag = str(item.get("tag") or "")
+        if constrain and not tag:
+            raise PlanError(f"{where}: a stack with constrain needs a tag to name its rows")
         stack = Stack(tf, python, str(item.get("distribution", "tensorflow-cpu")), tuple(forces),
-                      primary=tf not in seen_tf)
+                      primary=tf not in seen_tf and not constrain, constrain=constrain, tag=tag)
         seen_tf.add(tf)
         stacks.append(stack)
     ids = [row_id(s, f) for s in stacks for f in (None,) + s.forces]
@@ -269,16 +276,18 @@ def select(plan: Plan, patterns: Sequence[str]) -> Plan:
     for stack in plan.stacks:
         forces = tuple(f for f in stack.forces if hit(row_id(stack, f)))
         if forces or hit(stack.control_id):
-            kept.append(Stack(stack.tensorflow, stack.python, stack.distribution, forces, stack.primary))
+            kept.append(Stack(stack.tensorflow, stack.python, stack.distribution, forces, stack.primary,
+                              stack.constrain, stack.tag))
     return Plan(tuple(kept), plan.companions)
 
 
 # --------------------------------------------------------------------------- commands (pure)
 
 def control_install_command(python: Path, stack: Stack) -> List[str]:
-    """pip resolves the whole stack by itself from ``<distribution>==<version>``."""
+    """pip resolves the whole stack by itself from ``<distribution>==<version>`` (and the
+    stack's ``constrain`` pins, where the plan gives some)."""
     return [str(python), "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
-            "--only-binary=" + ",".join(BINARY_ONLY), f"{stack.distribution}=={stack.tensorflow}"]
+            "--only-binary=" + ",".join(BINARY_ONLY), f"{stack.distribution}=={stack.tensorflow}", *stack.constrain]
 
 
 def force_install_command(python: Path, force: Force) -> List[str]:
@@ -360,6 +369,8 @@ def make_row(stack: Stack, force: Optional[Force], outcome: Mapping[str, object]
         "python": stack.python,
         "control": force is None,
     }
+    if stack.constrain:
+        row["constraints"] = list(stack.constrain)
     if force is not None:
         row["forced"] = {"package": force.package, "version": force.version}
     row["installed"] = {k: str(installed[k]) for k in REPORTED if k in installed}
@@ -429,6 +440,8 @@ def render_evidence(rows: Sequence[Mapping[str, object]], sources: Mapping[str, 
         lines.append(f"    distribution: {row['distribution']}")
         lines.append(f"    python: {_q(row['python'])}")
         lines.append(f"    control: {'true' if row['control'] else 'false'}")
+        if row.get("constraints"):
+            lines.append(f"    constraints: [{', '.join(_q(str(c)) for c in row['constraints'])}]")
         if row.get("forced"):
             lines.append(f"    forced: {{package: {row['forced']['package']}, version: {_q(row['forced']['version'])}}}")
         lines.append(f"    installed: {_flow(row.get('installed') or {})}")
