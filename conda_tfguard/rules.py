@@ -156,9 +156,15 @@ def _admitted(scene: Scene, tf: Tf, package: str, judgement) -> Iterator[Finding
     asked = scene.requested(package)
     if not tf.view.from_pip or req is None or scene.before_by_name.get(package) or (asked and asked.pins_version):
         return
+    python = scene.effective("python")
+    python = line_of(python.version) if python is not None else (
+        max(tf.facts.python.supported, key=parse_version) if tf.facts.python else None)
     for brk in tf.facts.breaks:
         if brk.package != package or not _ranges_meet(req.declared, brk.versions):
             continue
+        floor = scene.kb.python_floor(package, brk.versions)
+        if floor is not None and python and parse_version(python) < parse_version(floor.python):
+            continue  # pip cannot take those releases for this Python
         spec = fitting_spec(tf.facts, package)
         yield _finding(
             judgement.breaks_rule, "warn",
@@ -215,22 +221,10 @@ def _judge(scene: Scene, tf: Tf, view: PackageView, judgement) -> Iterator[Findi
         if own is not None and conda_spec_contains(own, view.version) and conda_spec_bounds(own, brk.versions):
             continue  # the build says it was made for this version, on the side the break is about
         yield _finding(
-            judgement.breaks_rule, "block", f"{view.label()} breaks tensorflow {tf.version}: {brk.why}",
+            judgement.breaks_rule, brk.severity, f"{view.label()} breaks tensorflow {tf.version}: {brk.why}",
             [tf.view.label(), view.label()], fix=_fix_counterpart(scene, tf, view), source=brk.source,
         )
         return
-    if tf.upstream:
-        seen = scene.kb.observed(tf.version, package, view.version)
-        failed = [row for row in seen if not row.works]
-        if failed and len(failed) == len(seen):
-            row = failed[0]
-            yield _finding(
-                judgement.breaks_rule, "block",
-                f"{view.label()} breaks tensorflow {tf.version}: observed failing at {row.stage} on {row.checked} "
-                f"({row.error or 'no error line'})", [tf.view.label(), view.label()],
-                fix=_fix_counterpart(scene, tf, view), source=row.source,
-            )
-            return
     if own is not None:
         if conda_spec_contains(own, view.version) is False:
             yield _finding(
@@ -254,12 +248,13 @@ def _judge(scene: Scene, tf: Tf, view: PackageView, judgement) -> Iterator[Findi
         return
     if req is not None and pep440_contains(req.declared, view.version) is False:
         seen = scene.kb.observed(tf.version, package, view.version) if tf.upstream else ()
-        if seen and all(row.works for row in seen):
+        working = next((row for row in seen if row.works), None)  # a pass is direct; a fail may be the venv's
+        if working is not None:
             yield _finding(
                 judgement.declared_rule, "info",
                 f"{view.label()} is outside what tensorflow {tf.version} declares ({package} {req.declared}), "
-                f"but was observed working with it on {seen[0].checked}",
-                [tf.view.label(), view.label()], source=seen[0].source,
+                f"but was observed working with it on {working.checked} (Python {working.python})",
+                [tf.view.label(), view.label()], source=working.source,
             )
             return
         yield _finding(
@@ -268,7 +263,7 @@ def _judge(scene: Scene, tf: Tf, view: PackageView, judgement) -> Iterator[Findi
             [tf.view.label(), view.label()],
             fix=_fix_counterpart(scene, tf, view), source=req.source,
         )
-    elif req is None and not any(b.package == package for b in facts.breaks):
+    elif req is None:
         yield _finding(
             "unknown", "info",
             f"the knowledge base has no facts about {package} for tensorflow {tf.version}: {view.label()} is not checked",
