@@ -222,6 +222,8 @@ class _Builder:
 
     # -- small typed readers; each raises with file and line
     def mapping(self, doc: _Doc, value: Any, keys: tuple) -> Mapping:
+        if type(value) is dict:  # what the parser gives: skip the slow ABC check
+            return value
         if not isinstance(value, Mapping):
             raise doc.fail(keys, f"{_where(keys)} must be a mapping, not {_kind(value)}")
         return value

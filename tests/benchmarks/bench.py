@@ -63,7 +63,7 @@ def bench_core(results: dict) -> None:
     from conda_tfguard import knowledge
     from conda_tfguard.cli import judge
     from conda_tfguard.findings import GpuFacts, Proposal
-    from conda_tfguard.packages import might_matter
+    from conda_tfguard.names import might_matter
 
     def load():
         knowledge._load.cache_clear()
