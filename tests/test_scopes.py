@@ -143,3 +143,22 @@ def test_a_pip_tensorflow_whose_metadata_admits_a_known_break_is_a_warning():
     assert finding.fix == 'python -m pip install "keras~=2.6,<2.7"'
     # pinned to a fitting keras, nothing to say about keras
     assert "keras-mismatch" not in rules_of(findings_for(pkgs("pypi::tensorflow=2.6", "pypi::keras=2.6.0", "python=3.9.18")))
+
+
+def test_status_of_a_record_from_a_custom_channel_url_names_no_channel_in_its_fixes(capsys, tmp_path):
+    import json
+
+    from conda_tfguard.__main__ import main
+    from helpers import make_prefix
+
+    mirror = "https://conda.example.org/team/tf-builds/linux-64"
+    prefix = make_prefix(tmp_path / "env", [
+        ("python", "3.11.9", "h0_0", mirror, []),
+        ("tensorflow-base", "2.14.0", "cpu_py311h0_0", mirror, ["numpy >=1.23.5", "python >=3.11,<3.12.0a0"]),
+        ("tensorflow", "2.14.0", "cpu_py311h0_0", mirror, ["tensorflow-base 2.14.0 cpu_py311h0_0"]),
+        ("numpy", "2.0.2", "py311h0_0", mirror, []),
+    ])
+    assert main(["status", "-p", str(prefix), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["verdict"] == "block"  # numpy 2 under a numpy-1 build, whatever channel built it
+    assert all("tf-builds" not in f["fix"] and "-c " not in f["fix"] for f in data["findings"]), data["findings"]
