@@ -504,7 +504,7 @@ def machine() -> str:
 
 
 def _say(message: str) -> None:
-    print(f"[verify {datetime.datetime.utcnow():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+    print(f"[verify {datetime.datetime.now(datetime.timezone.utc):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -516,7 +516,7 @@ class Runner:
     install_timeout: float
     finder: Optional[str]
     keep: bool = False
-    started: datetime.datetime = field(default_factory=datetime.datetime.utcnow)
+    started: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
     lock: threading.Lock = field(default_factory=threading.Lock)
     rows: List[Dict[str, object]] = field(default_factory=list)
     sources: Dict[str, Dict[str, str]] = field(default_factory=dict)
@@ -598,15 +598,15 @@ class Runner:
                 day = sid[len("tfv-verify-"):]
                 sources[sid] = {"url": SOURCE_URL, "checked": day, "title": SOURCE_TITLE}
         sources = {k: v for k, v in sources.items() if k in used}
-        text = render_evidence(rows, sources, machine(), self.started, datetime.datetime.utcnow())
+        text = render_evidence(rows, sources, machine(), self.started, datetime.datetime.now(datetime.timezone.utc))
         write_atomic(self.output, text)
 
     def run_stack(self, stack: Stack) -> None:
-        today = datetime.datetime.utcnow().strftime("%Y-%m-%d")
+        today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
         self.sources[source_id(today)] = {"url": SOURCE_URL, "checked": today, "title": SOURCE_TITLE}
         venv = self.workdir / "venvs" / stack.key
         log = self.workdir / "logs" / f"{stack.key}.log"
-        log.write_text(f"# {stack.key} {datetime.datetime.utcnow():%Y-%m-%d %H:%M:%S} UTC\n", encoding="utf-8")
+        log.write_text(f"# {stack.key} {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M:%S} UTC\n", encoding="utf-8")
         base = find_python(stack.python, self.finder)
         if base is None:
             _say(f"{stack.key}: no python{stack.python} found; skipped")
@@ -667,7 +667,7 @@ class Runner:
             futures = [pool.submit(self._guarded, s) for s in self.plan.stacks]
             for future in futures:
                 future.result()
-        wall = datetime.datetime.utcnow() - self.started
+        wall = datetime.datetime.now(datetime.timezone.utc) - self.started
         failed = [r for r in self.rows if r["result"] != "pass"]
         _say(f"done: {len(self.rows)} rows, {len(failed)} failed, wall time {wall}; wrote {self.output}")
         return 0
