@@ -71,11 +71,13 @@ def test_every_break_is_shown_by_rows_that_failed(line, versions, brk):
         row = KB.evidence[row_id]
         assert row.observed and not row.works, f"{row_id} did not fail"
         assert _covers(line, versions, brk, row), f"{row_id} is outside the fact's scope"
+        assert not brk.stage or row.stage == brk.stage, f"{row_id} failed at {row.stage}, not {brk.stage}"
 
 
 @pytest.mark.parametrize("line, versions, brk", BREAKS, ids=[f"{l}{v}-{b.package}{b.versions}" for l, v, b in BREAKS])
 def test_no_row_contradicts_a_break(line, versions, brk):
-    working = [r.id for r in ROWS if r.works and _covers(line, versions, brk, r)]
+    # a fact about an extra probe stage (rnn) is contradicted only by rows that ran that stage
+    working = [r.id for r in ROWS if r.works and _covers(line, versions, brk, r) and (not brk.stage or brk.stage in r.stages)]
     assert not working, f"observed working inside the break of {brk.package} {brk.versions}: {working}"
 
 
@@ -88,9 +90,16 @@ def test_no_stack_observed_working_is_blocked_and_few_are_warned():
 
 
 def test_stacks_observed_failing_are_blocked():
-    broken = [r for r in ROWS if not r.works]
+    broken = [r for r in ROWS if not r.works and r.stage not in r.stages]
     missed = [f"{r.id}: {r.error}" for r in broken if verdict(r.id) != "block"]
     assert len(missed) <= 0.05 * len(broken), "\n".join(missed)
+
+
+def test_stacks_failing_only_at_an_extra_stage_are_at_least_warned():
+    # an LSTM that cannot be built under numpy 1.20 breaks some uses, not the import
+    partial = [r for r in ROWS if not r.works and r.stage in r.stages]
+    assert partial, "no extra-stage rows: this test would check nothing"
+    assert all(verdict(r.id) in ("warn", "block") for r in partial), [(r.id, verdict(r.id)) for r in partial]
 
 
 # --------------------------------------------------------------------------- the cases issue 9 names

@@ -395,7 +395,7 @@ class _Builder:
 
     def one_break(self, doc: _Doc, value: Any, where: tuple, ranged: bool = False) -> Break:
         value = self.mapping(doc, value, where)
-        fields = ("package", "versions", "why", "source", "scope", "evidence", "severity")
+        fields = ("package", "versions", "why", "source", "scope", "evidence", "severity", "stage")
         self.unknown_keys(doc, value, fields + (("tensorflow",) if ranged else ()), where)
         evidence = self.texts(doc, value["evidence"], where + ("evidence",)) if "evidence" in value else ()
         self.cited_evidence.extend((doc, where + ("evidence",), row) for row in evidence)
@@ -411,6 +411,7 @@ class _Builder:
             evidence=evidence,
             tensorflow=self.text(doc, value.get("tensorflow"), where + ("tensorflow",), spec=True) if ranged else "",
             severity=severity,
+            stage=self.text(doc, value["stage"], where + ("stage",)) if "stage" in value else "",
         )
 
     def add_ranged_breaks(self, doc: _Doc, value: Any, keys: tuple) -> None:
@@ -550,8 +551,8 @@ class _Builder:
             self.channels[str(name)] = Channel(str(name), carries, self.source(doc, entry, here), same)
 
     def add_evidence(self, doc: _Doc, value: Any, keys: tuple) -> None:
-        fields = ("id", "tensorflow", "distribution", "python", "control", "constraints", "forced", "installed",
-                  "result", "stage", "error", "seconds", "checked", "source")
+        fields = ("id", "tensorflow", "distribution", "python", "control", "constraints", "stages", "forced",
+                  "installed", "result", "stage", "error", "seconds", "checked", "source")
         for i, entry in enumerate(self.listing(doc, value, keys)):
             here = keys + (i,)
             entry = self.mapping(doc, entry, here)
@@ -586,6 +587,7 @@ class _Builder:
                 checked=str(entry.get("checked") or "").strip(),
                 distribution=str(entry.get("distribution") or "tensorflow").strip(),
                 constraints=self.texts(doc, entry["constraints"], here + ("constraints",)) if "constraints" in entry else (),
+                stages=self.texts(doc, entry["stages"], here + ("stages",)) if "stages" in entry else (),
             )
 
     def check_cited_evidence(self) -> None:

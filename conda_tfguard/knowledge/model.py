@@ -60,6 +60,7 @@ class Break(NamedTuple):
     evidence: tuple[str, ...] = ()
     tensorflow: str = ""  # the TensorFlow releases it holds for (PEP 440), on a top-level fact
     severity: str = "block"  # "warn" where only some uses fail (RNN layers, not import)
+    stage: str = ""  # the extra probe stage that shows it (rnn), where the fixed ones do not
 
 
 class PythonSupport(NamedTuple):
@@ -151,6 +152,7 @@ class Evidence(NamedTuple):
     checked: str = ""
     distribution: str = "tensorflow"
     constraints: tuple[str, ...] = ()  # pins pip's resolution of the stack obeyed ("protobuf<4")
+    stages: tuple[str, ...] = ()  # probe stages run beyond the fixed ones (rnn)
 
     @property
     def works(self) -> bool:

@@ -47,7 +47,9 @@ SOURCE_TITLE = (
     "linux x86_64, then import + op + Keras model + .h5 round trip"
 )
 
-STAGES = ("import", "op", "model", "h5", "tf_keras", "ok")
+STAGES = ("import", "op", "model", "h5", "tf_keras", "rnn", "ok")
+#: Stages a plan stack may ask for beside the fixed ones (``stages: [rnn]``).
+EXTRA_STAGES = ("rnn",)
 #: what the probe reports under ``installed`` (TensorFlow itself is the row's ``tensorflow``)
 REPORTED = ("numpy", "protobuf", "h5py", "keras", "tf-keras", "tensorflow-estimator")
 #: compiled packages that must come as wheels in the control; pure-Python sdists such as
@@ -135,6 +137,12 @@ try:
         path = os.path.join(os.getcwd(), "tf_keras.h5")
         model.save(path)
         tf_keras.models.load_model(path).predict(x)
+    if "rnn" in sys.argv[1:]:
+        stage("rnn")
+        sequences = np.random.rand(8, 3, 2).astype("float32")
+        model = tf.keras.models.Sequential([tf.keras.layers.LSTM(4, input_shape=(3, 2)), tf.keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mean_squared_error")
+        model.fit(sequences, y, epochs=1, batch_size=4, verbose=0)
     stage("ok")
     say("result", {"result": "pass", "stage": "ok", "error": ""})
 except BaseException as error:
@@ -170,6 +178,7 @@ class Stack:
     primary: bool = True  # the first stack of its TensorFlow version: ids carry no python tag
     constrain: Tuple[str, ...] = ()  # pins pip's own resolution of the control obeys ("protobuf<4")
     tag: str = ""  # names a constrained stack in its row ids
+    stages: Tuple[str, ...] = ()  # probe stages beyond the fixed ones (EXTRA_STAGES)
 
     @property
     def key(self) -> str:
@@ -213,7 +222,7 @@ class PlanError(ValueError):
 def row_id(stack: Stack, force: Optional[Force]) -> str:
     """``tf2.15.1-keras3.0.5``, ``tf2.15.1-control``; ``-py3.7`` before the tail off the primary stack."""
     head = f"tf{stack.tensorflow}" + ("" if stack.primary else f"-py{stack.python}")
-    head += f"-{stack.tag}" if stack.tag else ""
+    head += f"-{stack.tag}" if stack.tag else ""  # constrained or extra-stage stacks
     return f"{head}-control" if force is None else f"{head}-{force.package}{force.version}"
 
 
@@ -251,10 +260,14 @@ def parse_plan(data: object) -> Plan:
             forces.append(Force(name.strip().lower(), version.strip()))
         constrain = tuple(str(c) for c in item.get("constrain") or ())
         tag = str(item.get("tag") or "")
-        if constrain and not tag:
-            raise PlanError(f"{where}: a stack with constrain needs a tag to name its rows")
+        extra = tuple(str(x) for x in item.get("stages") or ())
+        if (constrain or extra) and not tag:
+            raise PlanError(f"{where}: a stack with constrain or stages needs a tag to name its rows")
+        if set(extra) - set(EXTRA_STAGES):
+            raise PlanError(f"{where}: stages may only be {', '.join(EXTRA_STAGES)}")
         stack = Stack(tf, python, str(item.get("distribution", "tensorflow-cpu")), tuple(forces),
-                      primary=tf not in seen_tf and not constrain, constrain=constrain, tag=tag)
+                      primary=tf not in seen_tf and not (constrain or extra), constrain=constrain, tag=tag,
+                      stages=extra)
         seen_tf.add(tf)
         stacks.append(stack)
     ids = [row_id(s, f) for s in stacks for f in (None,) + s.forces]
@@ -277,7 +290,7 @@ def select(plan: Plan, patterns: Sequence[str]) -> Plan:
         forces = tuple(f for f in stack.forces if hit(row_id(stack, f)))
         if forces or hit(stack.control_id):
             kept.append(Stack(stack.tensorflow, stack.python, stack.distribution, forces, stack.primary,
-                              stack.constrain, stack.tag))
+                              stack.constrain, stack.tag, stack.stages))
     return Plan(tuple(kept), plan.companions)
 
 
@@ -371,6 +384,8 @@ def make_row(stack: Stack, force: Optional[Force], outcome: Mapping[str, object]
     }
     if stack.constrain:
         row["constraints"] = list(stack.constrain)
+    if stack.stages:
+        row["stages"] = list(stack.stages)
     if force is not None:
         row["forced"] = {"package": force.package, "version": force.version}
     row["installed"] = {k: str(installed[k]) for k in REPORTED if k in installed}
@@ -442,6 +457,8 @@ def render_evidence(rows: Sequence[Mapping[str, object]], sources: Mapping[str, 
         lines.append(f"    control: {'true' if row['control'] else 'false'}")
         if row.get("constraints"):
             lines.append(f"    constraints: [{', '.join(_q(str(c)) for c in row['constraints'])}]")
+        if row.get("stages"):
+            lines.append(f"    stages: [{', '.join(str(c) for c in row['stages'])}]")
         if row.get("forced"):
             lines.append(f"    forced: {{package: {row['forced']['package']}, version: {_q(row['forced']['version'])}}}")
         lines.append(f"    installed: {_flow(row.get('installed') or {})}")
@@ -560,13 +577,13 @@ class Runner:
         except (ValueError, IndexError, KeyError):
             return {}
 
-    def probe(self, python: Path, log: Path) -> Tuple[Dict[str, object], float]:
+    def probe(self, python: Path, log: Path, stages: Sequence[str] = ()) -> Tuple[Dict[str, object], float]:
         script = self.workdir / "probe.py"
         with tempfile.TemporaryDirectory(dir=str(self.workdir / "tmp")) as cwd:
             env = self.env()
             env["HOME"] = cwd
             t0 = time.monotonic()
-            code, out, err = self.sh([str(python), str(script)], log, self.timeout, env=env, cwd=cwd)
+            code, out, err = self.sh([str(python), str(script), *stages], log, self.timeout, env=env, cwd=cwd)
             seconds = time.monotonic() - t0
         return classify(code, out, err, self.timeout), seconds
 
@@ -629,7 +646,7 @@ class Runner:
                 return
             control = self.pip_list(python, log)
             (venv / "control.txt").write_text("".join(f"{n}=={v}\n" for n, v in sorted(control.items())))
-            outcome, seconds = self.probe(python, log)
+            outcome, seconds = self.probe(python, log, stack.stages)
             self.record(make_row(stack, None, outcome, seconds, today))
             for force in stack.forces:
                 self.run_force(stack, force, python, control, venv / "control.txt", log, today)
@@ -648,7 +665,7 @@ class Runner:
         companions = self.plan.companions_for(force)
         if companions:
             self.sh(companion_install_command(python, companions, constraints), log, self.install_timeout)
-        outcome, seconds = self.probe(python, log)
+        outcome, seconds = self.probe(python, log, stack.stages)
         self.record(make_row(stack, force, outcome, seconds, today))
         for cmd in restore_commands(python, control, self.pip_list(python, log)):
             self.sh(cmd, log, self.install_timeout)
