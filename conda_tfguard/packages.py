@@ -107,12 +107,21 @@ class Request:
 
 
 def depend_spec(depends: Iterable[str], name: str) -> Optional[str]:
-    """The version expression ``depends`` puts on ``name`` (``*`` for any), or None."""
+    """The version expression ``depends`` put on ``name``, all of them joined as conda ANDs
+    them (``numpy >=1.22,<2.0a0`` and ``numpy >=1.23.5,<2.0a0``); ``*`` for any; None."""
+    specs = []
     for dep in depends:
         parts = dep.split()
         if parts and parts[0] == name:
-            return parts[1] if len(parts) > 1 else "*"
-    return None
+            specs.append(parts[1] if len(parts) > 1 else "*")
+    if not specs:
+        return None
+    bounded = [spec for spec in specs if spec != "*"]
+    if not bounded:
+        return "*"
+    if len(bounded) > 1 and any("|" in spec for spec in bounded):
+        return bounded[0]  # an "or" does not join with "," — keep the first, as before
+    return ",".join(bounded)
 
 
 def normalize_name(name: str) -> str:

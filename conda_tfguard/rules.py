@@ -25,9 +25,9 @@ from .fixes import (
     tf_pin,
 )
 from .knowledge import ANY, UPSTREAM, Family, Knowledge, Source
-from .packages import PIP_CHANNEL, PackageView, channel_label
+from .packages import PackageView, channel_label
 from .scene import TENSORFLOW, Scene, Tf
-from .versions import conda_spec_bounds, conda_spec_contains, line_of, parse_version, pep440_contains
+from .versions import conda_spec_bounds, conda_spec_contains, conda_spec_floor, line_of, parse_version, pep440_contains
 
 __all__ = ["RULES", "RULE_IDS", "evaluate", "fitting_command"]
 
@@ -291,7 +291,7 @@ def _fix_counterpart(scene: Scene, tf: Tf, view: PackageView) -> str:
         lines = lines_accepting(scene.kb, view.name, view.version, tf.version)
         if lines:
             return install_command(f"tensorflow>={lines[0]}", pin(view), channel=tf_channel(tf), kb=scene.kb)
-    spec = fitting_spec(tf.facts, view.name)
+    spec = fitting_spec(tf.facts, view.name) if tf.facts is not None else None
     if spec is None:
         return ""
     if view.from_pip:
@@ -365,8 +365,10 @@ def _cuda_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
     involved = [tf.view.label(), actual.label()]
     own = tf.depend_spec(actual.name)
     if own is not None:  # the build's own depends exclude it (conda would not pair them)
-        yield from _cuda_verdict(scene, tf, actual, have, own.split(",")[0].lstrip(">=<~!"),
-                                 f"the CUDA its build depends on ({actual.name} {own})", None)
+        floor = conda_spec_floor(own)
+        if floor is not None:
+            yield from _cuda_verdict(scene, tf, actual, have, floor,
+                                     f"the CUDA its build depends on ({actual.name} {own})", None)
         return
     if tf.build_cuda:
         expected, built, source = (tf.build_cuda,), f"the CUDA {tf.build_cuda} of its build {tf.view.build}", None
@@ -445,7 +447,7 @@ def _cudnn_fit(scene: Scene, tf: Tf) -> Iterator[Finding]:
     elif tf.depend_spec("cudnn") is not None:
         wanted, built = (), ""  # its own depends exclude this cuDNN: what cuDNN it wants is that spec
         own = tf.depend_spec("cudnn")
-        lowest = parse_version(own.split(",")[0].lstrip(">=<~!"))
+        lowest = parse_version(conda_spec_floor(own) or "")
         if lowest is not None:
             wanted, built = (f"{lowest.release[0]}.{(lowest.release + (0,))[1]}",), f"{tf.where()} (cudnn {own})"
     elif tf.built is not None and tf.built.cudnn:
@@ -492,11 +494,12 @@ def rule_driver(scene: Scene) -> Iterator[Finding]:
         cuda, why = need
         actual = scene.cuda_of(tf)
         package = actual.name if actual is not None and not actual.from_pip else None
-        yield from _driver_verdict(scene.kb, gpu, cuda, why, platform, tf, package)
+        severity = "warn" if scene.gpu_inferred(tf) else "block"  # nothing says this TF loads that CUDA
+        yield from _driver_verdict(scene.kb, gpu, cuda, why, platform, tf, package, severity)
 
 
 def _driver_verdict(kb: Knowledge, gpu: GpuFacts, cuda: str, why: str, platform: str, tf: Tf,
-                    cuda_package: Optional[str] = None) -> Iterator[Finding]:
+                    cuda_package: Optional[str] = None, severity: str = "block") -> Iterator[Finding]:
     want = parse_version(cuda)
     if want is None:
         return
@@ -533,7 +536,7 @@ def _driver_verdict(kb: Knowledge, gpu: GpuFacts, cuda: str, why: str, platform:
             return
         older = _line_built_for(kb, driver_cuda)
         yield _finding(
-            "driver-too-old", "block",
+            "driver-too-old", severity,
             f"CUDA {cuda} (needed by {why}) needs NVIDIA driver ≥ {min_driver}; this machine has "
             f"{gpu.driver_version}{runs}",
             involved, fix=upgrade + (f", or use a TensorFlow built for CUDA {driver_cuda} or older "
@@ -551,7 +554,7 @@ def _driver_verdict(kb: Knowledge, gpu: GpuFacts, cuda: str, why: str, platform:
                else f"update the NVIDIA driver to one that runs CUDA {cuda}")
     if have.release[0] < major:
         yield _finding(
-            "driver-too-old", "block",
+            "driver-too-old", severity,
             f"CUDA {cuda} (needed by {why}) is a newer major than the driver's CUDA {gpu.cuda_driver}{origin}",
             involved, fix=upgrade,
             source=kb.cuda_families[major].source if major in kb.cuda_families else None,
@@ -681,8 +684,8 @@ def rule_channel_mix(scene: Scene) -> Iterator[Finding]:
     stack = [v for v in scene.proposal.final
              if not v.from_pip and v.channel and scene.kb.family_of(v.name) is not None]
     channels = {v.channel for v in stack}
-    if len(channels) < 2:
-        return
+    if len({scene.kb.builds_channel(c) for c in channels}) < 2:
+        return  # anaconda serves defaults' builds: not a mix
     tf = next((t for t in scene.tensorflows if not t.view.from_pip and t.view.channel), None)
     home = tf.view.channel if tf else max(channels, key=lambda c: sum(v.channel == c for v in stack))
     strays = [v for v in stack if v.channel != home]

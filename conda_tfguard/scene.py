@@ -13,7 +13,7 @@ from typing import NamedTuple, Optional
 
 from .findings import Proposal
 from .knowledge import UPSTREAM, ChannelBuild, Knowledge, ReleaseFacts
-from .packages import PIP_CHANNEL, PackageView, Request, depend_spec, index_by_name
+from .packages import PackageView, Request, depend_spec, index_by_name
 from .versions import line_of, parse_version, pep440_contains
 
 __all__ = ["GPU_DEPENDS", "TENSORFLOW", "Scene", "Tf"]
@@ -244,20 +244,23 @@ class Scene:
 
 
 def _is_conda_build(views: list[PackageView]) -> bool:
-    """A conda build, judged by its channel's facts: a record, or a spec that names a
-    channel or a build. A spec that names only a version is judged as upstream's release."""
-    return any(not v.from_pip and (v.channel or v.build or v.depends) for v in views)
+    """A conda build, judged by its channel's facts: a record, a spec that names a channel
+    or a build, or an environment file's conda entry (from one of its channels, not known
+    which). Only a pip wheel, or a spec that names nothing but a version, is upstream's."""
+    return any(not v.from_pip and (v.channel or v.build or v.depends or v.candidates) for v in views)
 
 
 def _whose_builds(kb: Knowledge, views: list[PackageView], variant_fact) -> str:
-    """The channel whose builds these are: the one named, else the one candidate channel
-    that makes builds of this kind (``gpu_py39`` builds are defaults' own)."""
+    """The channel whose builds these are: the one named, else the one channel that makes
+    builds of this kind among those it may come from (``gpu_py39`` builds are defaults'
+    own). A file's channel list alone says nothing: conda's configured channels apply too."""
     named = next((v.channel for v in views if v.channel), "")
     if named:
         return named
+    if variant_fact is None or not variant_fact.channels:
+        return ""
     candidates = {kb.builds_channel(c) for v in views for c in v.candidates}
-    if variant_fact is not None and variant_fact.channels:
-        candidates &= {kb.builds_channel(c) for c in variant_fact.channels}
+    candidates &= {kb.builds_channel(c) for c in variant_fact.channels}
     return candidates.pop() if len(candidates) == 1 else ""
 
 

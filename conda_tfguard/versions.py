@@ -22,6 +22,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 __all__ = [
+    "conda_spec_floor",
     "conda_spec_bounds",
     "conda_spec_contains",
     "line_of",
@@ -168,7 +169,7 @@ def conda_spec_bounds(spec: str, region: str) -> bool:
     open_down = not ops & (_LOWER | {"==", "===", "~="})
     for alternative in spec.split("|"):
         lower = upper = False
-        for term in (t.strip() for t in alternative.split(",") if t.strip()):
+        for term in (t.strip() for t in alternative.split(",") if t.strip() and t.strip() != "*"):
             match = _CONDA_OP.match(term)
             op = match.group(1) or "" if match else ""
             if op in _UPPER:
@@ -180,3 +181,15 @@ def conda_spec_bounds(spec: str, region: str) -> bool:
         if (open_up and not upper) or (open_down and not lower) or not (lower or upper):
             return False
     return True
+
+
+def conda_spec_floor(spec: str) -> Optional[str]:
+    """The lowest version a conda expression admits, where a term says it
+    (``>=10.1,<10.2`` -> ``10.1``, ``<12`` -> None, ``8.1.*`` -> ``8.1``)."""
+    for term in (t.strip() for t in str(spec).split("|")[0].split(",")):
+        match = _CONDA_OP.match(term)
+        if match and (match.group(1) or "") in (">=", ">", "==", "=", "~=", ""):
+            operand = match.group(2).strip().rstrip("*").rstrip(".")
+            if parse_version(operand) is not None:
+                return operand
+    return None

@@ -47,7 +47,7 @@ def test_json_has_exactly_the_documented_shape(capsys):
 
 
 def test_human_output_is_most_severe_first_with_the_fix_under_each(capsys):
-    code, out, _ = run(capsys, "check", "defaults::tensorflow=2.15.0=mkl_py311h0_0", "anaconda::keras=3.0.5=py311h0_0",
+    code, out, _ = run(capsys, "check", "defaults::tensorflow=2.15.0=mkl_py311h0_0", "conda-forge::keras=3.0.5=pyhd8ed1ab_0",
                        "defaults::python=3.11.9=h0_0")
     lines = out.splitlines()
     assert code == 1

@@ -77,7 +77,7 @@ def test_every_break_is_shown_by_rows_that_failed(line, versions, brk):
 @pytest.mark.parametrize("line, versions, brk", BREAKS, ids=[f"{l}{v}-{b.package}{b.versions}" for l, v, b in BREAKS])
 def test_no_row_contradicts_a_break(line, versions, brk):
     # a fact about an extra probe stage (rnn) is contradicted only by rows that ran that stage
-    working = [r.id for r in ROWS if r.works and _covers(line, versions, brk, r) and (not brk.stage or brk.stage in r.stages)]
+    working = [r.id for r in ROWS if r.works and _covers(line, versions, brk, r) and (not brk.stage or r.ran(brk.stage))]
     assert not working, f"observed working inside the break of {brk.package} {brk.versions}: {working}"
 
 
@@ -89,15 +89,19 @@ def test_no_stack_observed_working_is_blocked_and_few_are_warned():
     assert len(warned) <= 0.10 * len(working), warned
 
 
+#: Stages where a failure breaks some uses, not the stack: what a warn-severity fact is about.
+PARTIAL = {b.stage for b in KB.breaks if b.severity == "warn" and b.stage}
+
+
 def test_stacks_observed_failing_are_blocked():
-    broken = [r for r in ROWS if not r.works and r.stage not in r.stages]
+    broken = [r for r in ROWS if not r.works and r.stage not in PARTIAL]
     missed = [f"{r.id}: {r.error}" for r in broken if verdict(r.id) != "block"]
     assert len(missed) <= 0.05 * len(broken), "\n".join(missed)
 
 
-def test_stacks_failing_only_at_an_extra_stage_are_at_least_warned():
-    # an LSTM that cannot be built under numpy 1.20 breaks some uses, not the import
-    partial = [r for r in ROWS if not r.works and r.stage in r.stages]
+def test_stacks_failing_only_at_a_partial_stage_are_at_least_warned():
+    # an LSTM that cannot be built under numpy 1.20, an .h5 file h5py 3 cannot load: some uses, not the import
+    partial = [r for r in ROWS if not r.works and r.stage in PARTIAL]
     assert partial, "no extra-stage rows: this test would check nothing"
     assert all(verdict(r.id) in ("warn", "block") for r in partial), [(r.id, verdict(r.id)) for r in partial]
 

@@ -162,3 +162,46 @@ def test_status_of_a_record_from_a_custom_channel_url_names_no_channel_in_its_fi
     data = json.loads(capsys.readouterr().out)
     assert data["verdict"] == "block"  # numpy 2 under a numpy-1 build, whatever channel built it
     assert all("tf-builds" not in f["fix"] and "-c " not in f["fix"] for f in data["findings"]), data["findings"]
+
+
+# --------------------------------------------------------------------------- review regressions
+def test_an_environment_files_conda_entry_is_a_conda_build_of_unknown_channel(tmp_path, capsys):
+    # `channels: [defaults]`, `tensorflow=2.4.1`, `python=3.9`: defaults built 2.4.1 for 3.9 (the wheels stop at 3.8)
+    import json
+
+    from conda_tfguard.__main__ import main
+
+    env = tmp_path / "environment.yml"
+    env.write_text("channels: [defaults]\ndependencies:\n  - python=3.9\n  - tensorflow=2.4.1\n")
+    assert main(["check", "-f", str(env), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["verdict"] != "block" and "python-unsupported" not in {f["rule"] for f in data["findings"]}
+
+
+def test_a_tensorflow_the_knowledge_base_does_not_know_with_its_own_depends_excluding_numpy_does_not_crash():
+    tf = with_depends(pkgs("conda-forge::tensorflow=2.22.0=cpu_py312h0_0")[0], "numpy >=1.26,<2.0a0")
+    found = findings_for((tf, *pkgs("conda-forge::numpy=1.26.4=py312h0_0", "pypi::numpy=2.1.0", "python=3.12")))
+    assert rules_of(found)["unknown"] == "warn"
+
+
+def test_a_driver_too_old_for_a_cuda_a_pip_tensorflow_only_sits_beside_is_a_warning():
+    found = findings_for(pkgs("pypi::tensorflow=2.13.1", "conda-forge::cuda-version=12.1=h0_0", "python=3.11"),
+                         gpu=GpuFacts(cuda_driver="11.4", origin="__cuda"))
+    assert rules_of(found).get("driver-too-old") == "warn"
+
+
+def test_every_spec_a_record_puts_on_a_package_counts():
+    # tensorflow says a bare `numpy`, tensorflow-base `numpy >=1.22,<2.0a0`: numpy 2 is still excluded
+    tf = with_depends(pkgs("conda-forge::tensorflow=2.13.1=cpu_py311h0_0")[0], "numpy")
+    base = with_depends(pkgs("conda-forge::tensorflow-base=2.13.1=cpu_py311h0_0")[0], "numpy >=1.22,<2.0a0",
+                        "numpy >=1.23.5,<2.0a0", "python >=3.11,<3.12.0a0")
+    found = findings_for((tf, base, *pkgs("conda-forge::numpy=2.0.2=py311h0_0", "conda-forge::python=3.11.9=h0_0")))
+    assert rules_of(found)["numpy-abi"] == "block"
+    found = findings_for((tf, base, *pkgs("conda-forge::numpy=1.22.4=py311h0_0", "conda-forge::python=3.11.9=h0_0")))
+    assert rules_of(found).get("numpy-range") == "warn"  # outside the second spec: conda would not pair them
+
+
+def test_anaconda_beside_defaults_is_not_a_channel_mix():
+    found = findings_for(pkgs("anaconda::tensorflow=2.10.0=mkl_py39h0_0", "defaults::numpy=1.23.5=py39h0_0",
+                              "defaults::python=3.9.18=h0_0"))
+    assert "channel-mix" not in rules_of(found)

@@ -136,6 +136,11 @@ class Channel(NamedTuple):
     same_builds_as: Optional[str] = None
 
 
+#: Probe stages a verify row runs only when its stack asks (``stages: [rnn]``); every other
+#: stage (import, op, model, h5, tf_keras) every row runs.
+EXTRA_STAGES = ("rnn",)
+
+
 class Evidence(NamedTuple):
     """One observed combination: real wheels installed side by side, then a probe run."""
 
@@ -161,6 +166,10 @@ class Evidence(NamedTuple):
     @property
     def control(self) -> bool:
         return self.package is None
+
+    def ran(self, stage: str) -> bool:
+        """Whether this row's probe ran ``stage`` (an extra one only where its stack asked)."""
+        return stage not in EXTRA_STAGES or stage in self.stages
 
     @property
     def observed(self) -> bool:

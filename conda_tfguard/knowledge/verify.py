@@ -48,8 +48,7 @@ SOURCE_TITLE = (
 )
 
 STAGES = ("import", "op", "model", "h5", "tf_keras", "rnn", "ok")
-#: Stages a plan stack may ask for beside the fixed ones (``stages: [rnn]``).
-EXTRA_STAGES = ("rnn",)
+from .model import EXTRA_STAGES  # stages a plan stack may ask for beside the fixed ones
 #: what the probe reports under ``installed`` (TensorFlow itself is the row's ``tensorflow``)
 REPORTED = ("numpy", "protobuf", "h5py", "keras", "tf-keras", "tensorflow-estimator")
 #: compiled packages that must come as wheels in the control; pure-Python sdists such as
