@@ -131,3 +131,13 @@ def test_named_stacks_get_the_verdict_their_evidence_rows_show(specs, rows):
 
     got = verdict_of(findings_for(pkgs(*specs)))
     assert ("block" if got == "block" else "not block") == _rows_show(*rows)
+
+
+def test_the_measures_issue_9_sets():
+    """At least 95 % of the stacks observed broken are blocked (partial breaks included), none
+    observed working is blocked, at most 10 % observed working get a warning."""
+    broken = [r for r in ROWS if not r.works]
+    working = [r for r in ROWS if r.works]
+    assert sum(verdict(r.id) == "block" for r in broken) >= 0.95 * len(broken)
+    assert not [r.id for r in working if verdict(r.id) == "block"]
+    assert sum(verdict(r.id) == "warn" for r in working) <= 0.10 * len(working)
