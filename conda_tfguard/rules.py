@@ -27,7 +27,15 @@ from .fixes import (
 from .knowledge import ANY, UPSTREAM, Family, Knowledge, Source
 from .packages import PackageView, channel_label
 from .scene import TENSORFLOW, Scene, Tf
-from .versions import conda_spec_bounds, conda_spec_contains, conda_spec_floor, line_of, parse_version, pep440_contains
+from .versions import (
+    conda_spec_bounds,
+    conda_spec_contains,
+    conda_spec_floor,
+    line_of,
+    parse_specifier,
+    parse_version,
+    pep440_contains,
+)
 
 __all__ = ["RULES", "RULE_IDS", "evaluate", "fitting_command"]
 
@@ -178,8 +186,6 @@ def _admitted(scene: Scene, tf: Tf, package: str, judgement) -> Iterator[Finding
 def _ranges_meet(declared: str, breaks: str) -> bool:
     """Whether a version allowed by ``declared`` falls in ``breaks`` (at one of the
     break range's own bounds, the only place a one-sided range can begin)."""
-    from .versions import parse_specifier
-
     bounds = parse_specifier(breaks)
     if bounds is None:
         return False

@@ -11,7 +11,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple, Optional
 
-from ..versions import line_of, parse_version, pep440_contains
+from ..versions import line_of, parse_specifier, parse_version, pep440_contains
 
 SEVERITIES = ("info", "warn", "block")
 
@@ -352,8 +352,6 @@ class Knowledge:
 
     def python_floor(self, package: str, versions: str) -> Optional[PythonFloor]:
         """The Python floor of the releases a range starts with (``>=2`` -> numpy 2.0's 3.9)."""
-        from ..versions import parse_specifier
-
         bounds = parse_specifier(versions)
         starts = [s.version for s in bounds or () if s.operator in (">=", "==", "~=")]
         for floor in self.python_floors:
