@@ -20,6 +20,7 @@ __all__ = ["GPU_DEPENDS", "TENSORFLOW", "Scene", "Tf"]
 
 TENSORFLOW = "tensorflow"
 CUDA = "cuda"  # the knowledge base's family of the CUDA toolkit packages
+CHANNEL = "channel"  #: the scope of a conda build: judged by itself and its channel, beside UPSTREAM
 #: A conda TensorFlow record that depends on one of these is a GPU build.
 GPU_DEPENDS = frozenset({"__cuda", "cudatoolkit", "cuda-version", "cudnn", "cuda-cudart", "cuda-runtime", "nccl"})
 #: conda's build strings name the CPython a build is for: ``gpu_py39h…``, ``cuda118py311h…``.
@@ -30,9 +31,9 @@ class Tf(NamedTuple):
     """One TensorFlow in the set: the view, its facts, and what its build says of itself.
 
     ``scope`` says which facts judge it: ``upstream`` (a pip wheel, or a spec that names
-    neither channel nor build) or ``channel`` (a conda build: its depends, its build string, and what the
-    knowledge base knows its ``channel`` built, in ``built``). ``shadowed_by`` is pip's
-    TensorFlow when that is the one Python imports.
+    neither channel nor build) or ``channel`` (a conda build: its depends, its build
+    string, and what the knowledge base knows its ``channel`` built, in ``built``).
+    ``shadowed_by`` is pip's TensorFlow when that is the one Python imports.
     """
 
     view: PackageView
@@ -111,7 +112,7 @@ class Scene:
                 channel = _whose_builds(self.kb, same, fact)
                 python = next((p for m in same if (p := _python_of_build(m.build))), None)
                 built = self.kb.channel_build(channel, view.version, self.platform, variant) if channel else None
-                tf = tf._replace(scope="channel", channel=channel, built=built, build_python=python)
+                tf = tf._replace(scope=CHANNEL, channel=channel, built=built, build_python=python)
             out[key] = tf
         pip_tf = next((t.view for t in out.values() if t.view.from_pip), None)
         return [t._replace(shadowed_by=pip_tf) if pip_tf and not t.view.from_pip else t for t in out.values()]

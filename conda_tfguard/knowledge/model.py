@@ -342,9 +342,7 @@ class Knowledge:
 
     def carries(self, channel: str, package: str) -> bool:
         """Whether ``channel`` is known to publish ``package`` (by its family)."""
-        known = self.channels.get(channel)
-        if known is not None and known.same_builds_as:
-            known = self.channels.get(known.same_builds_as)
+        known = self.channels.get(self.builds_channel(channel))
         if known is None:
             return False
         family = self.member_index.get(package)
